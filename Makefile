@@ -1,0 +1,77 @@
+# Switchboard: the two commands a new user needs are `make up` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: up down logs status test test-fast lint typecheck format bench schemas system-deps clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## up: start the whole platform on this machine; returns once every part answers its health check
+up: $(STAMP)
+	@$(PY) -m infra.localstack up
+
+## down: stop exactly what `make up` started
+down:
+	@test -x $(PY) && $(PY) -m infra.localstack down || echo "nothing to stop"
+
+logs: $(STAMP)
+	@$(PY) -m infra.localstack logs
+
+status: $(STAMP)
+	@$(PY) -m infra.localstack status
+
+## system-deps: Debian packages the tests use: a compose validator, espeak-ng (a light voice,
+## and test callers), LibriVox recordings with transcripts (pocketsphinx-testdata), and
+## Chromium for the browser tests
+SYSTEM_PACKAGES := espeak-ng pocketsphinx-testdata chromium
+system-deps:
+	@missing=""; \
+	command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing="docker-compose"; \
+	for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## test: lint, then unit, contract, integration and e2e tests against real infrastructure
+test: $(STAMP) system-deps lint
+	$(PY) -m pytest -p no:cacheprovider -ra
+
+## test-fast: unit and contract tests only (no infrastructure)
+test-fast: $(STAMP)
+	$(PY) -m pytest -p no:cacheprovider tests/unit tests/contract
+
+PIPECAT_VENV := .switchboard/bench/pipecat-venv
+$(PIPECAT_VENV)/bin/python:
+	$(PYTHON) -m venv $(PIPECAT_VENV)
+	$(PIPECAT_VENV)/bin/pip install --quiet 'pipecat-ai[websocket]==1.14.0' fastapi uvicorn
+
+## bench: backbone, voice-to-voice and echo-capacity figures (Pipecat side by side, its own venv)
+bench: $(STAMP) $(PIPECAT_VENV)/bin/python
+	$(PY) -m bench
+
+## schemas: snapshot the JSON Schemas of new event versions (refuses to change published ones)
+schemas: $(STAMP)
+	$(PY) -m shared.events.schema tests/contract/schemas
+
+clean: down
+	rm -rf .switchboard

@@ -1,0 +1,10 @@
+"""``make bench``: run every benchmark and print its figures (copy them into BENCHMARKS.md)."""
+
+import asyncio
+
+from bench import backbone, echo, voice
+
+if __name__ == "__main__":
+    asyncio.run(backbone.main())
+    asyncio.run(voice.main())
+    asyncio.run(echo.main())

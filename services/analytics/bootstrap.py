@@ -1,0 +1,65 @@
+"""Composition root of the analytics service: settings in, a running app out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from services.analytics.adapters.alembic_migrations import upgrade_to_head
+from services.analytics.adapters.postgres_call_log import PostgresCallLog, create_engine
+from services.analytics.entrypoints import http
+from services.analytics.handlers import handle_call_events
+from services.analytics.settings import AnalyticsSettings
+from shared.auth import KeyRing
+from shared.http.app import health_router, install_keyring
+from shared.kafka.consumer import ConsumedEvent, ConsumerRunner
+from shared.kafka.producer import BufferedProducer
+
+CALL_EVENTS_TOPIC = "cc.call-events.v1"
+
+
+def create_app(settings: AnalyticsSettings) -> FastAPI:
+    """The analytics app: call-log consumer, analyst API, health."""
+    engine = create_engine(settings.postgres, settings.db_schema)
+    call_log = PostgresCallLog(engine)
+    dead_letters = BufferedProducer(settings.kafka, client_id="analytics-dlq")
+
+    async def store(events: list[ConsumedEvent]) -> None:
+        await handle_call_events(events, call_log=call_log)
+
+    runner = ConsumerRunner(
+        settings=settings.kafka,
+        group_id=settings.consumer_group,
+        topics=[CALL_EVENTS_TOPIC],
+        batch_handler=store,
+        dead_letters=dead_letters,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await upgrade_to_head(settings.postgres, settings.db_schema)
+        await dead_letters.start()
+        consuming = asyncio.create_task(runner.run(), name="analytics-consumer")
+        try:
+            yield
+        finally:
+            runner.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(consuming, settings.kafka.record_timeout_s + 15)
+            await dead_letters.close()
+            await engine.dispose()
+
+    async def consumer_running() -> bool:
+        return runner.running and not runner.stalled
+
+    app = FastAPI(title="Switchboard analytics", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.call_log = call_log
+    app.state.runner = runner
+    install_keyring(app, KeyRing.from_spec(settings.auth.key_hashes))
+    app.include_router(health_router({"postgres": call_log.ping, "kafka": consumer_running}))
+    app.include_router(http.router)
+    return app

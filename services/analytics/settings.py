@@ -1,0 +1,40 @@
+"""Settings of the analytics service, composed of the shared blocks."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.settings import (
+    AuthSettings,
+    HttpSettings,
+    KafkaSettings,
+    PostgresSettings,
+    RedisSettings,
+    TelemetrySettings,
+)
+
+
+class AnalyticsSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    port: int = Field(8083, validation_alias=AliasChoices("ANALYTICS_PORT"))
+    # Schema holding the call log; tests use a unique one each.
+    db_schema: str = Field(
+        "analytics",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        validation_alias=AliasChoices("ANALYTICS_DB_SCHEMA"),
+    )
+    consumer_group: str = Field(
+        "analytics", validation_alias=AliasChoices("ANALYTICS_CONSUMER_GROUP")
+    )
+    retention_days: int = Field(90, ge=1, validation_alias=AliasChoices("ANALYTICS_RETENTION_DAYS"))
+    # Largest page the list endpoint returns.
+    max_page_size: int = Field(500, ge=1, le=10_000)
+
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)

@@ -1,0 +1,85 @@
+"""Composition root of the gateway: settings in, a running app out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, WebSocket
+from redis.asyncio import Redis
+
+from services.gateway.adapters.kafka_events import KafkaEventPublisher
+from services.gateway.adapters.redis_sessions import RedisSessionStore, RedisTokenStore
+from services.gateway.adapters.speech_loading import load_speech_models
+from services.gateway.adapters.yaml_lines import load_lines
+from services.gateway.entrypoints import http
+from services.gateway.entrypoints.ws import GatewayContext, serve_voice_socket
+from services.gateway.pipeline.inference import InferencePool
+from services.gateway.settings import GatewaySettings
+from shared.auth import KeyRing
+from shared.http.app import health_router, install_keyring
+from shared.kafka.producer import BufferedProducer
+
+VOICE_PATHS = ("/v1/ws", "/v1/voice", "/v1/realtime")
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    """The gateway app: voice-agent WebSocket, health."""
+    lines = load_lines(settings.lines_dir)
+    if settings.default_line not in lines:
+        raise ValueError(f"DEFAULT_LINE {settings.default_line!r} is not in {settings.lines_dir}")
+    producer = BufferedProducer(settings.kafka, client_id=settings.gateway_id)
+    keyring = KeyRing.from_spec(settings.auth.key_hashes)
+    redis = Redis.from_url(
+        settings.redis.url.get_secret_value(),
+        socket_timeout=settings.redis.timeout_s,
+        socket_connect_timeout=settings.redis.timeout_s,
+    )
+    ctx = GatewayContext(
+        settings=settings,
+        keyring=keyring,
+        lines=lines,
+        events=KafkaEventPublisher(producer),
+        sessions=RedisSessionStore(redis, prefix=settings.redis.key_prefix),
+        tokens=RedisTokenStore(redis, prefix=settings.redis.key_prefix),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.voice == "embedded":
+            # About 3 s and 500 MB once per process; sessions share the loaded models.
+            ctx.speech = await asyncio.to_thread(load_speech_models, settings)
+            ctx.pool = InferencePool(settings.inference_workers)
+        await producer.start()
+        try:
+            yield
+        finally:
+            # Dropped calls still in their resume window: their call.ended is not published
+            # by this process (another gateway that resumes them will end them).
+            for task in list(ctx.pending_ends):
+                task.cancel()
+            await producer.close(timeout_s=10)
+            await redis.aclose()
+            if ctx.pool is not None:
+                ctx.pool.shutdown()
+
+    app = FastAPI(title="Switchboard gateway", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.producer = producer
+    app.state.context = ctx
+    install_keyring(app, keyring)
+
+    async def redis_answers() -> bool:
+        return bool(await redis.ping())
+
+    app.include_router(health_router({"kafka": producer.check_broker, "redis": redis_answers}))
+    app.include_router(http.router)
+    app.include_router(http.page_router)
+
+    async def voice(websocket: WebSocket) -> None:
+        await serve_voice_socket(websocket, ctx)
+
+    for path in VOICE_PATHS:
+        app.add_api_websocket_route(path, voice)
+    return app

@@ -1,0 +1,37 @@
+"""What survives a dropped connection: enough of a session to resume it elsewhere (pure)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# A dropped session can be resumed for this long (protocol doc: 30 s).
+RESUME_WINDOW_S = 30
+
+
+class Checkpoint(BaseModel):
+    """A session's resumable state, written to the session store as it changes."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    session_id: str
+    owner: str  # sha256 of the API key that opened it: another key's resume is forbidden
+    line_id: str
+    gateway_id: str
+    state: Literal["live", "dropped"] = "live"
+    started_at: float
+    max_session_s: int
+    config: dict[str, Any]
+    context: list[dict[str, str]] = Field(default_factory=list)
+    audio_seconds: float = 0.0
+    turns: int = 0
+
+
+class TokenGrant(BaseModel):
+    """What a temporary token (``GET /v1/token``) lets its single user do."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    owner: str
+    max_session_s: int

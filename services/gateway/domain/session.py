@@ -1,0 +1,401 @@
+"""One voice-agent session as a state machine, sans I/O.
+
+The WebSocket layer feeds it frames and timer ticks and carries out the actions it returns:
+frames to send, events to publish, and when to close. Unit tests drive it with plain strings.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from services.gateway.domain import responder
+from services.gateway.domain.checkpoint import Checkpoint
+from services.gateway.domain.config import DEFAULT_CONFIG, apply_update
+from services.gateway.domain.lines import SupportLine
+from services.gateway.domain.protocol import (
+    MAX_TEXT_CHARS,
+    ClientEvent,
+    ErrorCode,
+    ProtocolError,
+    error_frame,
+    parse_client_frame,
+    text_field,
+)
+from shared.audio.codecs import WIRE_FORMATS
+from shared.events import (
+    CallEnded,
+    CallStarted,
+    EventPayload,
+    Interruption,
+    TranscriptAgent,
+    TranscriptUser,
+)
+
+# Conversation context kept per session (messages); the oldest are dropped past it.
+MAX_CONTEXT_MESSAGES = 200
+
+
+@dataclass(frozen=True)
+class Send:
+    frame: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Publish:
+    payload: EventPayload
+
+
+@dataclass(frozen=True)
+class Close:
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Hear:
+    """Caller audio (decoded from base64, still in the input encoding) for the listener."""
+
+    audio: bytes
+
+
+@dataclass(frozen=True)
+class Speak:
+    """Say ``text`` as reply ``reply_id``; the I/O layer reports back with ``finish_reply``."""
+
+    reply_id: str
+    item_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CancelReply:
+    """Stop the reply being spoken (``reply.cancel``); it ends as interrupted."""
+
+
+Action = Send | Publish | Close | Hear | Speak | CancelReply
+# Audio may arrive at most this much faster than real time (plus a burst allowance).
+MAX_AUDIO_RATE = 2.0
+AUDIO_BURST_S = 2.0
+# Largest decoded input.audio chunk (10 s of 24 kHz PCM16).
+MAX_AUDIO_CHUNK_BYTES = 480_000
+State = Literal["connecting", "ready", "ended"]
+
+
+def new_session_id() -> str:
+    return "sess_" + uuid.uuid4().hex
+
+
+def _item_id() -> str:
+    return "item_" + uuid.uuid4().hex[:16]
+
+
+def _reply_id() -> str:
+    return "reply_" + uuid.uuid4().hex[:16]
+
+
+@dataclass
+class VoiceSession:
+    """A session from the first frame to ``session.ended``."""
+
+    session_id: str
+    line: SupportLine
+    started_at: float
+    max_session_s: int
+    max_frame_bytes: int
+    channel: Literal["voice_agent", "twilio", "text"] = "voice_agent"
+    state: State = "connecting"
+    config: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULT_CONFIG))
+    context: list[dict[str, str]] = field(default_factory=list)
+    audio_seconds: float = 0.0
+    turns: int = 0
+    # True when the speech pipeline runs: audio is heard and replies are spoken (Speak).
+    voice: bool = False
+    first_audio_at: float | None = None
+    # Bumped whenever resumable state changes, so the I/O layer knows when to checkpoint.
+    changes: int = 0
+
+    # -- resume --------------------------------------------------------------------------------
+
+    def checkpoint(self, *, owner: str, gateway_id: str, dropped: bool = False) -> Checkpoint:
+        """The resumable state of this session."""
+        return Checkpoint(
+            session_id=self.session_id,
+            owner=owner,
+            line_id=self.line.line_id,
+            gateway_id=gateway_id,
+            state="dropped" if dropped else "live",
+            started_at=self.started_at,
+            max_session_s=self.max_session_s,
+            config=self.config,
+            context=self.context,
+            audio_seconds=self.audio_seconds,
+            turns=self.turns,
+        )
+
+    @classmethod
+    def restored(
+        cls, checkpoint: Checkpoint, *, line: SupportLine, max_frame_bytes: int
+    ) -> VoiceSession:
+        """The session a checkpoint describes, ready to go on where it stopped."""
+        return cls(
+            session_id=checkpoint.session_id,
+            line=line,
+            started_at=checkpoint.started_at,
+            max_session_s=checkpoint.max_session_s,
+            max_frame_bytes=max_frame_bytes,
+            state="ready",
+            config=copy.deepcopy(checkpoint.config),
+            context=list(checkpoint.context),
+            audio_seconds=checkpoint.audio_seconds,
+            turns=checkpoint.turns,
+        )
+
+    def resumed(self) -> list[Action]:
+        """``session.ready`` with the same id; no new call, no greeting (protocol doc)."""
+        return [Send(self._ready_frame())]
+
+    # -- inputs --------------------------------------------------------------------------------
+
+    def on_frame(self, raw: str | bytes, now: float) -> list[Action]:
+        """Everything one client frame causes. Protocol errors never end the session."""
+        if self.state == "ended":
+            return []
+        try:
+            event = parse_client_frame(raw, max_bytes=self.max_frame_bytes)
+            return self._dispatch(event, now)
+        except ProtocolError as exc:
+            return [Send(error_frame(exc.code, exc.message, exc.param))]
+
+    def on_ready_timeout(self, now: float) -> list[Action]:
+        """No ``session.update`` arrived in time: go ready with the default config."""
+        return self._become_ready(now) if self.state == "connecting" else []
+
+    def on_disconnect(self, now: float, reason: str) -> list[Action]:
+        """The socket went away (or the server closes it): the call ends."""
+        return self._end(now, reason, send=False)
+
+    def error(self, code: ErrorCode, message: str) -> list[Action]:
+        return [Send(error_frame(code, message))]
+
+    # -- dispatch ------------------------------------------------------------------------------
+
+    def _dispatch(self, event: ClientEvent, now: float) -> list[Action]:
+        body = event.body
+        if event.type == "session.update":
+            return self._update(body.get("session", {}), now)
+        if event.type == "session.resume":
+            # The I/O layer resumes a first-message session.resume (it needs the store).
+            raise ProtocolError("invalid_value", "session.resume must be the first message")
+        if event.type == "session.end":
+            return self._end(now, "client_ended", send=True)
+        if self.state == "connecting":
+            if event.type == "input.audio":
+                return []  # audio before session.ready is dropped quietly (protocol doc)
+            actions = self._become_ready(now)
+            return actions + self._dispatch(event, now)
+        if event.type == "input.audio":
+            return self._audio(body, now)
+        if event.type == "input.text":
+            return self._user_turn(text_field(body, "text"))
+        if event.type == "conversation.message":
+            role = body.get("role")
+            if role not in ("user", "system"):
+                raise ProtocolError("invalid_value", "role must be user or system", "role")
+            self._remember(role, text_field(body, "content"))
+            return []
+        if event.type == "reply.create":
+            instructions = body.get("instructions")
+            if instructions is not None:
+                text_field(body, "instructions")
+            return self._reply(self.line.greeting or "How can I help you today?")
+        if event.type == "tool.result":
+            call_id = body.get("call_id", body.get("tool_call_id"))
+            raise (
+                ProtocolError("invalid_value", "no pending tool call with that id", "call_id")
+                if call_id is not None
+                else ProtocolError("invalid_value", "call_id is required")
+            )
+        # reply.cancel: a spoken reply in progress stops (text replies are delivered whole).
+        return [CancelReply()] if self.voice else []
+
+    # -- behaviour -----------------------------------------------------------------------------
+
+    def _update(self, session: Any, now: float) -> list[Action]:
+        if isinstance(session, dict) and "agent_id" in session:
+            if self.state != "connecting":
+                raise ProtocolError("immutable_field", "agent_id is fixed", "session.agent_id")
+            if len(session) != 1:
+                raise ProtocolError(
+                    "invalid_config", "agent_id must be the only field", "session.agent_id"
+                )
+            raise ProtocolError(
+                "invalid_config", "unknown agent_id for this gateway", "session.agent_id"
+            )
+        self.config = apply_update(self.config, session, ready=self.state == "ready")
+        self.changes += 1
+        if self.state == "connecting":
+            return self._become_ready(now)
+        return [Send({"type": "session.updated", "config": self.config})]
+
+    def _become_ready(self, now: float) -> list[Action]:
+        self.state = "ready"
+        if self.config["greeting"] is None and self.line.greeting:
+            self.config["greeting"] = self.line.greeting
+        self.changes += 1
+        actions: list[Action] = [
+            Send(self._ready_frame()),
+            Publish(
+                CallStarted(
+                    channel=self.channel,
+                    line_id=self.line.line_id,
+                    line_config_hash=self.line.config_hash,
+                )
+            ),
+        ]
+        if self.config["greeting"]:
+            actions += self._reply(self.config["greeting"])
+        return actions
+
+    def _ready_frame(self) -> dict[str, Any]:
+        return {
+            "type": "session.ready",
+            "session_id": self.session_id,
+            "config": self.config,
+            "expires_at": int(self.started_at + self.max_session_s),
+            "resume_token": secrets.token_urlsafe(24),
+        }
+
+    def _audio(self, body: dict[str, Any], now: float) -> list[Action]:
+        audio = body.get("audio")
+        if not isinstance(audio, str):
+            raise ProtocolError("invalid_audio", "audio must be a base64 string", "audio")
+        if len(audio) > MAX_AUDIO_CHUNK_BYTES * 4 // 3 + 4:
+            raise ProtocolError("invalid_audio", "audio chunk larger than 10 s", "audio")
+        try:
+            raw = base64.b64decode(audio, validate=True)
+        except (binascii.Error, ValueError):
+            raise ProtocolError("invalid_audio", "audio is not valid base64", "audio") from None
+        wire = WIRE_FORMATS[self.config["input"]["format"]["encoding"]]
+        seconds = len(raw) / wire.bytes_per_second
+        if self.first_audio_at is None:
+            self.first_audio_at = now
+        allowed = (now - self.first_audio_at) * MAX_AUDIO_RATE + AUDIO_BURST_S
+        if self.audio_seconds + seconds > allowed:
+            raise ProtocolError(
+                "audio_rate_violation", "audio is arriving faster than twice real time", "audio"
+            )
+        self.audio_seconds += seconds
+        return [Hear(raw)] if self.voice and raw else []
+
+    def heard(self, text: str, *, item_id: str, started_ms: int, ended_ms: int) -> list[Action]:
+        """A caller turn the speech recogniser finished; empty text (noise) is ignored."""
+        text = text.strip()[:MAX_TEXT_CHARS]
+        if not text or self.state != "ready":
+            return []
+        return self._user_turn(text, item_id=item_id, started_ms=started_ms, ended_ms=ended_ms)
+
+    def finish_reply(
+        self, reply_id: str, item_id: str, text: str, *, interrupted: bool, played_ms: int
+    ) -> list[Action]:
+        """A spoken reply ended (played out, or cut by barge-in with ``text`` as played)."""
+        self._remember("assistant", text)
+        actions: list[Action] = [
+            Send(
+                {
+                    "type": "transcript.agent",
+                    "text": text,
+                    "reply_id": reply_id,
+                    "item_id": item_id,
+                    "interrupted": interrupted,
+                }
+            ),
+            Send(
+                {
+                    "type": "reply.done",
+                    "status": "interrupted" if interrupted else "completed",
+                    "reply_id": reply_id,
+                }
+            ),
+            Publish(TranscriptAgent(reply_id=reply_id, text=text, interrupted=interrupted)),
+        ]
+        if interrupted:
+            actions.append(Publish(Interruption(reply_id=reply_id, played_ms=played_ms)))
+        return actions
+
+    def _user_turn(
+        self,
+        text: str,
+        *,
+        item_id: str | None = None,
+        started_ms: int | None = None,
+        ended_ms: int | None = None,
+    ) -> list[Action]:
+        text = text.strip()
+        if not text:
+            raise ProtocolError("invalid_value", "text must not be empty", "text")
+        item_id = item_id or _item_id()
+        self.turns += 1
+        self._remember("user", text)
+        actions: list[Action] = [
+            Send({"type": "transcript.user", "text": text, "item_id": item_id}),
+            Publish(
+                TranscriptUser(item_id=item_id, text=text, started_ms=started_ms, ended_ms=ended_ms)
+            ),
+        ]
+        return actions + self._reply(responder.answer(self.line, text))
+
+    def _reply(self, text: str) -> list[Action]:
+        reply_id, item_id = _reply_id(), _item_id()
+        if self.voice:
+            return [
+                Send({"type": "reply.started", "reply_id": reply_id, "item_id": item_id}),
+                Speak(reply_id, item_id, text),
+            ]
+        self._remember("assistant", text)
+        return [
+            Send({"type": "reply.started", "reply_id": reply_id, "item_id": item_id}),
+            Send(
+                {
+                    "type": "transcript.agent",
+                    "text": text,
+                    "reply_id": reply_id,
+                    "item_id": item_id,
+                    "interrupted": False,
+                }
+            ),
+            Send({"type": "reply.done", "status": "completed", "reply_id": reply_id}),
+            Publish(TranscriptAgent(reply_id=reply_id, text=text, interrupted=False)),
+        ]
+
+    def _remember(self, role: str, content: str) -> None:
+        self.changes += 1
+        self.context.append({"role": role, "content": content})
+        del self.context[:-MAX_CONTEXT_MESSAGES]
+
+    def _end(self, now: float, reason: str, *, send: bool) -> list[Action]:
+        if self.state == "ended":
+            return []
+        was_ready = self.state == "ready"
+        self.state = "ended"
+        duration = max(0.0, now - self.started_at)
+        actions: list[Action] = []
+        if was_ready:
+            actions.append(Publish(CallEnded(reason=reason, duration_s=round(duration, 3))))
+        if send:
+            actions.append(
+                Send(
+                    {
+                        "type": "session.ended",
+                        "session_duration_seconds": round(duration, 3),
+                        "audio_duration_seconds": round(self.audio_seconds, 3),
+                    }
+                )
+            )
+            actions.append(Close(1000, "session ended"))
+        return actions

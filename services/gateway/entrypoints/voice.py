@@ -1,0 +1,195 @@
+"""A connection's voice: the listener and speaker around the session core, and barge-in.
+
+Barge-in: while a reply plays and ``interrupt_response`` is on, caller speech that has lasted
+``interruption_delay`` (at least ``BARGE_IN_MIN_MS``) and whose live transcript is not a
+backchannel ("uh-huh", "okay", a cough: empty) stops the reply. The agent transcript is trimmed
+to what had played, and ``reply.done{interrupted}`` goes out. A turn that is only a backchannel
+while the agent talks is not a turn at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from services.gateway.domain.session import Action, Publish, Speak, VoiceSession
+from services.gateway.domain.turn_detection import TurnDetector, is_backchannel
+from services.gateway.pipeline.inference import Audio, InferencePool, SpeechModels, synthesize_all
+from services.gateway.pipeline.listener import (
+    Listener,
+    ListenerEvent,
+    Partial,
+    SpeechStarted,
+    SpeechStopped,
+    TurnEnded,
+)
+from services.gateway.pipeline.speaker import Playback, Speaker
+from shared.audio.codecs import WIRE_FORMATS, Pcm
+from shared.events import TurnMetrics
+
+BARGE_IN_MIN_MS = 300
+
+
+class VoiceChannel:
+    def __init__(
+        self,
+        *,
+        session: Callable[[], VoiceSession],
+        perform: Callable[[Sequence[Action]], None],
+        send: Callable[[dict[str, Any]], None],
+        models: SpeechModels,
+        pool: InferencePool,
+    ) -> None:
+        self._session = session
+        self._perform = perform
+        self._models = models
+        self._pool = pool
+        config = session().config
+        td = config["input"]["turn_detection"]
+        self._detector = models.new_detector()
+        self.listener = Listener(
+            wire=WIRE_FORMATS[config["input"]["format"]["encoding"]],
+            detector=TurnDetector(
+                threshold=td["vad_threshold"],
+                min_silence_ms=int(td["min_silence"]),
+                max_silence_ms=int(td["max_silence"]),
+            ),
+            vad=self._vad,
+            transcribe_partial=lambda audio: self._transcribe(models.partial, audio),
+            transcribe_final=lambda audio: self._transcribe(models.final, audio),
+            emit=self._on_listener_event,
+        )
+        self._speaker = Speaker(
+            synthesize=self._synthesize,
+            tts_rate=models.synthesizer.sample_rate,
+            wire=WIRE_FORMATS[config["output"]["format"]["encoding"]],
+            send=send,
+            volume=config["output"]["volume"],
+        )
+        self._send = send
+        self._listening = asyncio.create_task(self.listener.run(), name="listener")
+        self._playing: tuple[Playback, asyncio.Task[None]] | None = None
+        self._turn: TurnEnded | None = None  # the caller turn the next reply answers
+        self._spoke_at = 0.0
+
+    # -- the core's actions --------------------------------------------------------------------
+
+    def hear(self, audio: bytes) -> None:
+        self.listener.push(audio)
+
+    def speak(self, action: Speak) -> None:
+        if self._playing is not None:
+            self.interrupt()  # a new reply supersedes one still playing
+        playback = Playback(action.reply_id, action.item_id, action.text)
+        self._spoke_at = time.monotonic()
+        task = asyncio.create_task(self._play(playback), name=f"reply:{action.reply_id}")
+        self._playing = (playback, task)
+
+    def interrupt(self) -> None:
+        """Stop the reply in progress; its transcript is what was heard."""
+        if self._playing is None:
+            return
+        playback, task = self._playing
+        self._playing = None
+        task.cancel()
+        played = playback.played_ms(time.monotonic())
+        self._perform(
+            self._session().finish_reply(
+                playback.reply_id,
+                playback.item_id,
+                playback.played_text(played),
+                interrupted=True,
+                played_ms=played,
+            )
+        )
+
+    async def close(self) -> None:
+        # A reply still playing ends as interrupted, so the call log keeps what was said.
+        with contextlib.suppress(Exception):
+            self.interrupt()
+        tasks = [self._listening]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # -- internals -----------------------------------------------------------------------------
+
+    async def _play(self, playback: Playback) -> None:
+        await self._speaker.play(playback, on_first_audio=self._first_audio)
+        if self._playing is not None and self._playing[0] is playback:
+            self._playing = None
+            self._perform(
+                self._session().finish_reply(
+                    playback.reply_id,
+                    playback.item_id,
+                    playback.text,
+                    interrupted=False,
+                    played_ms=playback.sent_ms,
+                )
+            )
+
+    def _first_audio(self) -> None:
+        turn, self._turn = self._turn, None
+        if turn is None:
+            return
+        now = time.monotonic()
+        stages = {
+            "end_of_turn": float(turn.end_of_turn_ms),
+            "stt": round(turn.stt_ms, 1),
+            "tts_first_audio": round((now - self._spoke_at) * 1000, 1),
+            "voice_to_voice": round((now - turn.speech_end_at) * 1000, 1),
+        }
+        session = self._session()
+        self._perform([Publish(TurnMetrics(turn=session.turns, stages_ms=stages))])
+
+    async def _on_listener_event(self, event: ListenerEvent) -> None:
+        session = self._session()
+        td = session.config["input"]["turn_detection"]
+        if isinstance(event, SpeechStarted):
+            self._send({"type": "input.speech.started", "timestamp": event.at_ms})
+        elif isinstance(event, Partial):
+            self._send(
+                {"type": "transcript.user.delta", "text": event.text, "item_id": event.item_id}
+            )
+            delay = max(BARGE_IN_MIN_MS, int(td.get("interruption_delay") or 0))
+            if (
+                self._playing is not None
+                and td["interrupt_response"]
+                and event.speech_ms >= delay
+                and not is_backchannel(event.text)
+            ):
+                self.interrupt()
+        elif isinstance(event, SpeechStopped):
+            self._send({"type": "input.speech.stopped", "timestamp": event.at_ms})
+        elif isinstance(event, TurnEnded):
+            if is_backchannel(event.text) and (self._playing is not None or not event.text.strip()):
+                return  # "uh-huh" while the agent talks, or noise: not a turn
+            if self._playing is not None and td["interrupt_response"]:
+                self.interrupt()
+            self._turn = event
+            self._perform(
+                session.heard(
+                    event.text,
+                    item_id=event.item_id,
+                    started_ms=event.started_ms,
+                    ended_ms=event.ended_ms,
+                )
+            )
+
+    async def _vad(self, frames: Audio) -> list[float]:
+        return await self._pool.run(lambda: self._detector.probabilities(frames))
+
+    async def _transcribe(self, model: Any, audio: Audio) -> str:
+        terms = self._session().config["input"]["keyterms"]
+        prompt = ", ".join(terms) if terms else None
+        text: str = await self._pool.run(lambda: model.transcribe(audio, prompt=prompt))
+        return text
+
+    async def _synthesize(self, text: str) -> Pcm:
+        pcm: Pcm = await self._pool.run(lambda: synthesize_all(self._models.synthesizer, text))
+        return pcm

@@ -1,0 +1,87 @@
+"""Gateway handlers over the session store: resume, checkpoint, and ending dropped calls."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from services.gateway.domain.checkpoint import RESUME_WINDOW_S
+from services.gateway.domain.lines import SupportLine
+from services.gateway.domain.protocol import error_frame
+from services.gateway.domain.session import Action, Close, Send, VoiceSession
+from services.gateway.ports import SessionStore
+from shared.events import CallEnded, EventPayload
+
+log = logging.getLogger(__name__)
+
+# Bound on one store round trip. Past it the call goes on without a fresh checkpoint: a resume
+# would then restore slightly older context, which beats stalling a live call on Redis.
+STORE_TIMEOUT_S = 1.0
+RELEASE_GRACE_S = 10
+
+
+async def resume_session(
+    body: dict[str, Any],
+    *,
+    owner: str,
+    gateway_id: str,
+    store: SessionStore,
+    lines: dict[str, SupportLine],
+    max_frame_bytes: int,
+) -> tuple[VoiceSession | None, list[Action]]:
+    """Resume a dropped session: the restored session and its frames, or an error and close."""
+    session_id = body.get("session_id")
+    if not isinstance(session_id, str) or not 1 <= len(session_id) <= 100:
+        return None, _refusal("invalid_value", "session_id must be a session id")
+    found = await asyncio.wait_for(store.load(session_id), STORE_TIMEOUT_S)
+    if found is None or found.line_id not in lines:
+        return None, _refusal("session_not_found", "no resumable session with that id")
+    if found.owner != owner:
+        return None, _refusal("session_forbidden", "that session belongs to another key")
+    claimed = await asyncio.wait_for(store.claim(session_id, gateway_id), STORE_TIMEOUT_S)
+    if claimed is None:
+        return None, _refusal("session_not_found", "that session is not waiting to be resumed")
+    session = VoiceSession.restored(
+        claimed, line=lines[claimed.line_id], max_frame_bytes=max_frame_bytes
+    )
+    return session, session.resumed()
+
+
+async def save_checkpoint(
+    session: VoiceSession,
+    *,
+    owner: str,
+    gateway_id: str,
+    store: SessionStore,
+    dropped: bool = False,
+    resume_window_s: float = RESUME_WINDOW_S,
+) -> bool:
+    """Write the session's checkpoint; False (logged) if the store did not answer in time."""
+    checkpoint = session.checkpoint(owner=owner, gateway_id=gateway_id, dropped=dropped)
+    # A dropped checkpoint outlives the window by a grace period: the gateway that holds the
+    # window releases it at the window's end, and must find it there to end the call.
+    ttl = int(resume_window_s) + RELEASE_GRACE_S if dropped else session.max_session_s
+    try:
+        await asyncio.wait_for(store.save(checkpoint, ttl), STORE_TIMEOUT_S)
+    except Exception:
+        log.warning("session checkpoint not saved", extra={"call_id": session.session_id})
+        return False
+    return True
+
+
+async def end_if_not_resumed(
+    session_id: str, *, store: SessionStore, window_s: float = RESUME_WINDOW_S
+) -> EventPayload | None:
+    """After the resume window: the ``call.ended`` of a call nobody resumed (else None)."""
+    await asyncio.sleep(window_s)
+    checkpoint = await asyncio.wait_for(store.release(session_id), STORE_TIMEOUT_S)
+    if checkpoint is None:
+        return None  # resumed elsewhere (or ended): that gateway ends the call
+    duration = max(0.0, time.time() - checkpoint.started_at)
+    return CallEnded(reason="client_disconnected", duration_s=round(duration, 3))
+
+
+def _refusal(code: str, message: str) -> list[Action]:
+    return [Send(error_frame(code, message)), Close(1008, code)]  # type: ignore[arg-type]

@@ -1,0 +1,44 @@
+"""The gateway's ports."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from services.gateway.domain.checkpoint import Checkpoint, TokenGrant
+from shared.events import Envelope
+
+
+class EventPublisher(Protocol):
+    """Publishes call events without blocking the caller (audio path)."""
+
+    def publish(self, topic: str, event: Envelope) -> bool:
+        """Buffer ``event`` for ``topic``; False when it had to be dropped at the bound."""
+        ...
+
+
+class SessionStore(Protocol):
+    """Resumable session state outside the process, so any gateway can resume a call."""
+
+    async def save(self, checkpoint: Checkpoint, ttl_s: int) -> None: ...
+
+    async def load(self, session_id: str) -> Checkpoint | None: ...
+
+    async def claim(self, session_id: str, gateway_id: str) -> Checkpoint | None:
+        """Atomically turn a dropped checkpoint live for ``gateway_id``; None if not dropped."""
+        ...
+
+    async def release(self, session_id: str) -> Checkpoint | None:
+        """Delete a checkpoint that is still dropped (its window passed); None otherwise."""
+        ...
+
+    async def delete(self, session_id: str) -> None: ...
+
+
+class TokenStore(Protocol):
+    """Single-use temporary tokens."""
+
+    async def issue(self, token: str, grant: TokenGrant, ttl_s: int) -> None: ...
+
+    async def redeem(self, token: str) -> TokenGrant | None:
+        """The token's grant, removing it (a second redeem gets None)."""
+        ...

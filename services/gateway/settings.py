@@ -1,0 +1,70 @@
+"""Settings of the gateway, composed of the shared blocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.gateway.adapters.yaml_lines import DEFAULT_LINES_DIR
+from shared.settings import (
+    AuthSettings,
+    HttpSettings,
+    KafkaSettings,
+    RedisSettings,
+    TelemetrySettings,
+)
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    port: int = Field(8080, validation_alias=AliasChoices("GATEWAY_PORT"))
+    gateway_id: str = Field("gw-1", validation_alias=AliasChoices("GATEWAY_ID"))
+    lines_dir: Path = Field(DEFAULT_LINES_DIR, validation_alias=AliasChoices("LINES_DIR"))
+    default_line: str = Field("demo-retail", validation_alias=AliasChoices("DEFAULT_LINE"))
+    # Sessions one process holds; the next is refused with at_capacity.
+    max_sessions: int = Field(200, ge=1, validation_alias=AliasChoices("GATEWAY_MAX_SESSIONS"))
+    # Sessions one key (or the tokens it issued) may hold at once on this gateway.
+    max_sessions_per_key: int = Field(
+        50, ge=1, validation_alias=AliasChoices("GATEWAY_MAX_SESSIONS_PER_KEY")
+    )
+    # Without a session.update by then, session.ready goes out with the default config.
+    ready_timeout_s: float = Field(2.0, gt=0)
+    # A client that sends nothing for this long is closed.
+    idle_timeout_s: float = Field(
+        300.0, gt=0, validation_alias=AliasChoices("GATEWAY_IDLE_TIMEOUT_S")
+    )
+    max_session_s: int = Field(
+        3600, ge=60, le=10_800, validation_alias=AliasChoices("GATEWAY_MAX_SESSION_S")
+    )
+    # A dropped session can be resumed (on any gateway) for this long; then its call ends.
+    resume_window_s: float = Field(
+        30.0, gt=0, le=600, validation_alias=AliasChoices("GATEWAY_RESUME_WINDOW_S")
+    )
+    # Server messages waiting for a slow client; a client this far behind is closed.
+    send_queue_size: int = Field(256, ge=8)
+    # Largest text frame accepted (bytes); uvicorn closes on anything above its own 1 MiB cap.
+    max_frame_bytes: int = Field(262_144, ge=1024)
+
+    # "embedded": hear and speak with the bundled models; "off": text replies only (chat);
+    # "echo": benchmarks only, caller audio comes straight back (no models).
+    voice: Literal["embedded", "off", "echo"] = Field(
+        "embedded", validation_alias=AliasChoices("GATEWAY_VOICE")
+    )
+    # Final transcripts: Whisper base (accurate) or tiny.en (faster); live deltas use tiny.en.
+    stt_model: Literal["base", "tiny.en"] = Field(
+        "base", validation_alias=AliasChoices("GATEWAY_STT_MODEL")
+    )
+    tts: Literal["piper", "espeak"] = Field("piper", validation_alias=AliasChoices("GATEWAY_TTS"))
+    inference_workers: int = Field(
+        2, ge=1, le=64, validation_alias=AliasChoices("GATEWAY_INFERENCE_WORKERS")
+    )
+
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)

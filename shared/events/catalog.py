@@ -1,0 +1,130 @@
+"""The v1 call-event catalog (ARCHITECTURE.md). Every fact about a call is one of these.
+
+Producers emit the latest version of each type. A breaking change adds a new class with a higher
+``event_version`` and registers an upcaster from the old one in ``registry.py``; the contract test
+(``tests/contract/test_event_schemas.py``) fails when a schema changes without that bump.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from shared.events.envelope import EventPayload
+
+# Bounds on free text: a caller can talk for a long time, but one utterance or reply never needs
+# more than this; longer text is a bug or an attack and is refused at the model.
+MAX_TEXT = 20_000
+
+
+class CallStarted(EventPayload):
+    event_type = "call.started"
+    channel: Literal["voice_agent", "twilio", "text"]
+    # The caller's address (phone number for Twilio). PII: redacted before it is persisted.
+    caller: str | None = Field(default=None, max_length=200)
+    line_id: str = Field(max_length=200)
+    # Content hash of the support line's config that served the call.
+    line_config_hash: str | None = Field(default=None, max_length=100)
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class CallEnded(EventPayload):
+    event_type = "call.ended"
+    reason: str = Field(max_length=100)
+    duration_s: float = Field(ge=0)
+
+
+class TranscriptUser(EventPayload):
+    event_type = "transcript.user"
+    item_id: str = Field(max_length=100)
+    text: str = Field(max_length=MAX_TEXT)
+    started_ms: int | None = Field(default=None, ge=0)
+    ended_ms: int | None = Field(default=None, ge=0)
+
+
+class TranscriptAgent(EventPayload):
+    event_type = "transcript.agent"
+    reply_id: str = Field(max_length=100)
+    text: str = Field(max_length=MAX_TEXT)
+    interrupted: bool = False
+
+
+class Interruption(EventPayload):
+    event_type = "interruption"
+    reply_id: str = Field(max_length=100)
+    played_ms: int = Field(ge=0)
+    kind: Literal["barge_in", "cancel"] = "barge_in"
+
+
+class ToolCall(EventPayload):
+    event_type = "tool.call"
+    tool_call_id: str = Field(max_length=100)
+    name: str = Field(max_length=100)
+    # Raw arguments may hold PII (order ids, emails): redacted before persistence.
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    executor: Literal["client", "server"]
+
+
+class ToolResult(EventPayload):
+    event_type = "tool.result"
+    tool_call_id: str = Field(max_length=100)
+    status: Literal["ok", "error", "timeout"]
+    duration_ms: int = Field(ge=0)
+
+
+class TurnMetrics(EventPayload):
+    event_type = "turn.metrics"
+    turn: int = Field(ge=0)
+    # Per-stage latencies in ms: end_of_turn, stt, llm_first_token, tool, tts_first_audio,
+    # voice_to_voice. A stage that did not run is absent.
+    stages_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class SentimentScored(EventPayload):
+    event_type = "sentiment.scored"
+    item_id: str = Field(max_length=100)
+    score: float = Field(ge=-1.0, le=1.0)
+    trend: float | None = None
+
+
+class EscalationRequested(EventPayload):
+    event_type = "escalation.requested"
+    rule_id: str = Field(max_length=100)
+    reasons: list[str] = Field(default_factory=list, max_length=50)
+    score: float | None = None
+    queue: str | None = Field(default=None, max_length=100)
+
+
+class EscalationAssigned(EventPayload):
+    event_type = "escalation.assigned"
+    queue: str = Field(max_length=100)
+    agent_id: str = Field(max_length=100)
+
+
+class HandoffCompleted(EventPayload):
+    event_type = "handoff.completed"
+    agent_id: str = Field(max_length=100)
+    target: str = Field(max_length=200)
+
+
+class HandoffFailed(EventPayload):
+    event_type = "handoff.failed"
+    reason: str = Field(max_length=200)
+
+
+CALL_EVENTS: tuple[type[EventPayload], ...] = (
+    CallStarted,
+    CallEnded,
+    TranscriptUser,
+    TranscriptAgent,
+    Interruption,
+    ToolCall,
+    ToolResult,
+    TurnMetrics,
+    SentimentScored,
+    EscalationRequested,
+    EscalationAssigned,
+    HandoffCompleted,
+    HandoffFailed,
+)

@@ -1,0 +1,72 @@
+"""What every service's HTTP face shares: health, readiness, metrics and key checks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared.auth import KeyRing, Role, bearer_token
+
+# A readiness check answers True when its dependency answers; each is bounded by this timeout.
+ReadinessCheck = Callable[[], Awaitable[bool]]
+CHECK_TIMEOUT_S = 2.0
+
+
+def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
+    """``/healthz`` (the process is alive), ``/readyz`` (its dependencies answer), ``/metrics``."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz() -> JSONResponse:
+        results: dict[str, bool] = {}
+        for name, check in checks.items():
+            try:
+                results[name] = await asyncio.wait_for(check(), CHECK_TIMEOUT_S)
+            except Exception:
+                results[name] = False
+        ready = all(results.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": results},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def keyring_of(request: Request) -> KeyRing:
+    keyring: KeyRing = request.app.state.keyring
+    return keyring
+
+
+def require_role(*roles: Role) -> Callable[..., Awaitable[str]]:
+    """A dependency that admits a request whose Bearer key holds one of ``roles`` (or admin)."""
+
+    async def dependency(
+        keyring: Annotated[KeyRing, Depends(keyring_of)],
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> str:
+        key = bearer_token(authorization)
+        if key is None:
+            raise HTTPException(401, "missing API key", headers={"WWW-Authenticate": "Bearer"})
+        if not keyring.allows(key, *roles):
+            raise HTTPException(403, "this key may not do that")
+        return key
+
+    return dependency
+
+
+def install_keyring(app: FastAPI, keyring: KeyRing) -> None:
+    app.state.keyring = keyring

@@ -1,0 +1,95 @@
+"""One contract for the gateway's session and token stores, run on the fake and on Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from services.gateway.adapters.redis_sessions import RedisSessionStore, RedisTokenStore
+from services.gateway.domain.checkpoint import Checkpoint, TokenGrant
+from tests.support.fakes import FakeSessionStore, FakeTokenStore
+
+
+@pytest.fixture(params=["fake", "redis"])
+async def stores(request, infra) -> AsyncIterator[tuple]:  # type: ignore[no-untyped-def, type-arg]
+    if request.param == "fake":
+        yield FakeSessionStore(), FakeTokenStore()
+        return
+    redis = Redis.from_url(infra.redis_url, socket_timeout=2)
+    prefix = f"t{uuid.uuid4().hex[:8]}:"
+    yield RedisSessionStore(redis, prefix=prefix), RedisTokenStore(redis, prefix=prefix)
+    keys = [k async for k in redis.scan_iter(f"{prefix}*")]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
+
+
+def checkpoint(state: str = "live") -> Checkpoint:
+    return Checkpoint(
+        session_id="sess_" + uuid.uuid4().hex,
+        owner="sha256:owner",
+        line_id="demo-retail",
+        gateway_id="gw-a",
+        state=state,  # type: ignore[arg-type]
+        started_at=1_700_000_000.0,
+        max_session_s=3600,
+        config={"system_prompt": "be brief"},
+        context=[{"role": "user", "content": "hello"}],
+    )
+
+
+async def test_save_and_load_round_trip(stores) -> None:  # type: ignore[no-untyped-def]
+    sessions, _ = stores
+    cp = checkpoint()
+    await sessions.save(cp, 60)
+    assert await sessions.load(cp.session_id) == cp
+    assert await sessions.load("sess_missing") is None
+
+
+async def test_only_a_dropped_session_can_be_claimed_and_only_once(stores) -> None:  # type: ignore[no-untyped-def]
+    sessions, _ = stores
+    live = checkpoint("live")
+    await sessions.save(live, 60)
+    assert await sessions.claim(live.session_id, "gw-b") is None
+    dropped = checkpoint("dropped")
+    await sessions.save(dropped, 30)
+    results = await asyncio.gather(
+        *(sessions.claim(dropped.session_id, f"gw-{n}") for n in range(5))
+    )
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1 and winners[0].state == "live"
+    assert (await sessions.load(dropped.session_id)).gateway_id == winners[0].gateway_id
+    assert await sessions.release(dropped.session_id) is None  # resumed: not released
+
+
+async def test_release_takes_a_dropped_session_away(stores) -> None:  # type: ignore[no-untyped-def]
+    sessions, _ = stores
+    dropped = checkpoint("dropped")
+    await sessions.save(dropped, 30)
+    assert (await sessions.release(dropped.session_id)).session_id == dropped.session_id
+    assert await sessions.load(dropped.session_id) is None
+    assert await sessions.claim(dropped.session_id, "gw-b") is None
+
+
+async def test_checkpoints_expire(stores) -> None:  # type: ignore[no-untyped-def]
+    sessions, _ = stores
+    cp = checkpoint("dropped")
+    await sessions.save(cp, 1)
+    await asyncio.sleep(1.2)
+    assert await sessions.load(cp.session_id) is None
+
+
+async def test_tokens_are_single_use_and_expire(stores) -> None:  # type: ignore[no-untyped-def]
+    _, tokens = stores
+    grant = TokenGrant(owner="sha256:owner", max_session_s=600)
+    await tokens.issue("tok-a", grant, 60)
+    assert await tokens.redeem("tok-a") == grant
+    assert await tokens.redeem("tok-a") is None
+    await tokens.issue("tok-b", grant, 1)
+    await asyncio.sleep(1.2)
+    assert await tokens.redeem("tok-b") is None
+    assert await tokens.redeem("never-issued") is None

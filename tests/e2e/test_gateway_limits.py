@@ -1,0 +1,160 @@
+"""Every bound of the gateway, provoked over a real socket: each answers with its error code."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Iterator
+
+import pytest
+import websockets
+
+from tests.support.processes import ServiceProcess, module_gateway
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory, infra, keys) -> Iterator[ServiceProcess]:  # type: ignore[no-untyped-def]
+    yield from module_gateway(
+        tmp_path_factory,
+        infra,
+        keys,
+        GATEWAY_VOICE="off",
+        GATEWAY_MAX_SESSIONS="3",
+        GATEWAY_MAX_SESSIONS_PER_KEY="2",
+        GATEWAY_IDLE_TIMEOUT_S="2",
+    )
+
+
+def url(gateway: ServiceProcess) -> str:
+    return f"ws://127.0.0.1:{gateway.port}/v1/ws"
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def first_error(ws) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if frame["type"] == "session.error":
+            return frame  # type: ignore[no-any-return]
+
+
+async def ready(ws) -> None:  # type: ignore[no-untyped-def]
+    await ws.send(json.dumps({"type": "session.update", "session": {}}))
+    while json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] != "session.ready":
+        pass
+
+
+async def test_per_key_concurrency_then_gateway_capacity(gateway, keys) -> None:
+    async with (
+        websockets.connect(url(gateway), additional_headers=auth(keys.gateway)) as a,
+        websockets.connect(url(gateway), additional_headers=auth(keys.gateway)) as b,
+    ):
+        await ready(a)
+        await ready(b)
+        async with websockets.connect(url(gateway), additional_headers=auth(keys.gateway)) as c:
+            assert (await first_error(c))["code"] == "concurrency_exceeded"
+        async with websockets.connect(url(gateway), additional_headers=auth(keys.admin)) as d:
+            await ready(d)  # another key: allowed, and now the gateway is full (3)
+            async with websockets.connect(
+                url(gateway), additional_headers=auth(keys.supervisor)
+            ) as e:
+                assert (await first_error(e))["code"] == "unauthorized"  # wrong role first
+            async with websockets.connect(url(gateway), additional_headers=auth(keys.admin)) as f:
+                assert (await first_error(f))["code"] == "at_capacity"
+                with pytest.raises(websockets.ConnectionClosed):
+                    await asyncio.wait_for(f.recv(), 5)
+                assert f.close_code == 1013
+
+
+async def test_an_idle_session_expires(gateway, keys) -> None:
+    async with websockets.connect(url(gateway), additional_headers=auth(keys.gateway)) as ws:
+        await ready(ws)
+        error = await first_error(ws)  # nothing sent for GATEWAY_IDLE_TIMEOUT_S
+        assert error["code"] == "session_expired"
+
+
+async def test_bad_audio_and_audio_faster_than_real_time(gateway, keys) -> None:
+    async with websockets.connect(url(gateway), additional_headers=auth(keys.gateway)) as ws:
+        await ready(ws)
+        await ws.send(json.dumps({"type": "input.audio", "audio": "not base64!!"}))
+        assert (await first_error(ws))["code"] == "invalid_audio"
+        second = base64.b64encode(bytes(48_000)).decode()  # 1 s of 24 kHz PCM16
+        for _ in range(4):  # 4 s of audio at once: past twice real time plus the burst
+            await ws.send(json.dumps({"type": "input.audio", "audio": second}))
+        assert (await first_error(ws))["code"] == "audio_rate_violation"
+        await ws.send(json.dumps({"type": "input.text", "text": "still there?"}))
+        while json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] != "transcript.user":
+            continue  # read on: the session survived every error
+
+
+async def test_a_client_that_stops_reading_is_closed(gateway, keys) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    # A raw WebSocket upgrade, then flood requests and never read a reply: the outbox fills.
+    key = base64.b64encode(b"0123456789abcdef").decode()
+    writer.write(
+        (
+            "GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Authorization: Bearer {keys.gateway}\r\n\r\n"
+        ).encode()
+    )
+    await writer.drain()
+    frame = _masked_text(json.dumps({"type": "input.text", "text": "x" * 3000}))
+    closed = False
+    try:
+        for _ in range(5000):
+            writer.write(frame)
+            await asyncio.wait_for(writer.drain(), 5)
+    except (ConnectionError, TimeoutError):
+        closed = True
+    writer.close()
+    assert closed or reader.at_eof(), "the server kept buffering for a client that never reads"
+    log = gateway.log_text()
+    assert "closing a client that does not read" in log
+
+
+def _masked_text(text: str) -> bytes:
+    payload = text.encode()
+    mask = b"\x01\x02\x03\x04"
+    header = bytearray([0x81])
+    if len(payload) < 126:
+        header.append(0x80 | len(payload))
+    else:
+        header.append(0x80 | 126)
+        header += len(payload).to_bytes(2, "big")
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes(header) + mask + masked
+
+
+async def test_a_resume_while_redis_is_away_is_an_internal_error(infra, keys, log_dir) -> None:
+    from infra.localstack.infrastructure import free_port
+    from tests.support.processes import http_status
+
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        "REDIS_TIMEOUT_S": "0.3",
+        "AUTH_KEY_HASHES": keys.hashes,
+        "GATEWAY_VOICE": "off",
+    }
+    gateway = ServiceProcess("gateway", free_port(), env, log_dir).start()
+    try:
+        for _ in range(100):
+            if http_status(f"{gateway.url}/healthz") == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert http_status(f"{gateway.url}/readyz") == 503  # it says Redis is missing
+        async with websockets.connect(url(gateway), additional_headers=auth(keys.gateway)) as ws:
+            await ws.send(json.dumps({"type": "session.resume", "session_id": "sess_" + "1" * 32}))
+            assert (await first_error(ws))["code"] == "internal_error"
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 5)
+            assert ws.close_code == 1011
+        # New sessions still work without Redis (they just cannot be resumed).
+        async with websockets.connect(url(gateway), additional_headers=auth(keys.gateway)) as ws:
+            await ready(ws)
+    finally:
+        gateway.stop()

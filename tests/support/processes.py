@@ -1,0 +1,137 @@
+"""Run Switchboard services as real subprocesses in tests, the way the launcher runs them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+REPO = Path(__file__).resolve().parents[2]
+# Every process a test started, so the session can make sure none outlives the run.
+STARTED: list[ServiceProcess] = []
+
+
+def http_status(url: str, timeout: float = 2.0, headers: dict[str, str] | None = None) -> int:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (urllib.error.URLError, OSError, TimeoutError):
+        return 0
+
+
+def module_gateway(tmp_path_factory, infra, keys, **settings: str):  # type: ignore[no-untyped-def]
+    """A gateway process for a whole test module, isolated by its own prefixes.
+
+    A generator for a module-scoped fixture: ``yield from module_gateway(...)``.
+    """
+    tag = tmp_path_factory.mktemp("gw").name
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
+        "KAFKA_TOPIC_PREFIX": f"m{tag}.",
+        "REDIS_URL": infra.redis_url,
+        "REDIS_KEY_PREFIX": f"m{tag}:",
+        "AUTH_KEY_HASHES": keys.hashes,
+        **settings,
+    }
+    from infra.localstack.infrastructure import free_port
+
+    proc = ServiceProcess("gateway", free_port(), env, tmp_path_factory.mktemp("logs")).start()
+    try:
+        proc.wait_ready(120)
+        yield proc
+    finally:
+        proc.stop()
+
+
+@dataclass
+class ServiceProcess:
+    """``python -m services.<name>`` with its own env, log file and port."""
+
+    name: str
+    port: int
+    env: dict[str, str]
+    log_dir: Path
+    process: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.log_dir / f"{self.name}-{self.port}.log"
+
+    def start(self) -> ServiceProcess:
+        env = {**os.environ, **self.env, f"{self.name.upper()}_PORT": str(self.port)}
+        env["PYTHONUNBUFFERED"] = "1"
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.name}"],
+            env=env,
+            cwd=REPO,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        STARTED.append(self)
+        return self
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"{self.name} exited early:\n{self.log_tail()}")
+            if http_status(f"{self.url}/readyz") == 200:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"{self.name} not ready after {timeout_s} s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+            self.process = None
+        self._close()
+
+    def stop(self, timeout_s: float = 30.0) -> int | None:
+        """SIGTERM and wait; returns the exit code."""
+        code = None
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                code = self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                code = self.process.wait(10)
+            self.process = None
+        self._close()
+        return code
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def _close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
