@@ -12,7 +12,6 @@ from redis.asyncio import Redis
 from services.gateway.adapters.kafka_events import KafkaEventPublisher
 from services.gateway.adapters.redis_sessions import RedisSessionStore, RedisTokenStore
 from services.gateway.adapters.speech_loading import load_speech_models
-from services.gateway.adapters.yaml_lines import load_lines
 from services.gateway.entrypoints import http
 from services.gateway.entrypoints.ws import GatewayContext, serve_voice_socket
 from services.gateway.pipeline.inference import InferencePool
@@ -20,6 +19,7 @@ from services.gateway.settings import GatewaySettings
 from shared.auth import KeyRing
 from shared.http.app import health_router, install_keyring
 from shared.kafka.producer import BufferedProducer
+from shared.lines import load_lines
 
 VOICE_PATHS = ("/v1/ws", "/v1/voice", "/v1/realtime")
 

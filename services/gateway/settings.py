@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.gateway.adapters.yaml_lines import DEFAULT_LINES_DIR
+from shared.lines import DEFAULT_LINES_DIR
 from shared.settings import (
     AuthSettings,
     HttpSettings,

@@ -15,6 +15,7 @@ from shared.events.catalog import (
     TranscriptUser,
     TurnMetrics,
 )
+from shared.events.commands import ToolCompleted, ToolExecute
 from shared.events.envelope import Envelope, EventPayload, new_event
 from shared.events.registry import (
     DEFAULT_REGISTRY,
@@ -37,6 +38,8 @@ __all__ = [
     "Interruption",
     "SentimentScored",
     "ToolCall",
+    "ToolCompleted",
+    "ToolExecute",
     "ToolResult",
     "TranscriptAgent",
     "TranscriptUser",

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from shared.events.catalog import CALL_EVENTS
+from shared.events.commands import COMMANDS
 from shared.events.envelope import Envelope, EventPayload
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -74,7 +75,7 @@ class EventRegistry:
 
 
 def _default_registry() -> EventRegistry:
-    return EventRegistry(CALL_EVENTS)
+    return EventRegistry((*CALL_EVENTS, *COMMANDS))
 
 
 DEFAULT_REGISTRY = _default_registry()

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from services.gateway.domain.config import DEFAULT_CONFIG, apply_update
-from services.gateway.domain.lines import SupportLine
 from services.gateway.domain.protocol import (
     ProtocolError,
     error_frame,
@@ -17,6 +16,7 @@ from services.gateway.domain.protocol import (
     text_field,
 )
 from services.gateway.domain.session import Send, VoiceSession, new_session_id
+from shared.lines import SupportLine
 
 LINE = SupportLine(line_id="demo-retail", name="Demo", config_hash="sha256:abc")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from services.gateway.domain.lines import SupportLine
 from services.gateway.domain.responder import FALLBACK, answer
+from shared.lines import SupportLine
 
-LINE = SupportLine(line_id="demo-retail", name="Demo", store_hours="Mon to Fri, 9 to 5")
+LINE = SupportLine(line_id="demo-retail", name="Demo", policies={"hours": "Mon to Fri, 9 to 5"})
 NO_HOURS = SupportLine(line_id="other", name="Other")
 
 

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from services.gateway.domain.config import DEFAULT_CONFIG
-from services.gateway.domain.lines import SupportLine
 from services.gateway.domain.protocol import MAX_TEXT_CHARS
 from services.gateway.domain.session import (
     Action,
@@ -21,13 +20,14 @@ from services.gateway.domain.session import (
     new_session_id,
 )
 from shared.events import CallEnded, CallStarted, TranscriptAgent, TranscriptUser
+from shared.lines import SupportLine
 
 T0 = 1_000.0
 LINE = SupportLine(
     line_id="demo-retail",
     name="Demo",
     greeting="Hello there",
-    store_hours="9 to 5",
+    policies={"hours": "9 to 5"},
     config_hash="sha256:abc",
 )
 SILENT_LINE = SupportLine(line_id="quiet", name="Quiet", config_hash="sha256:def")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from services.gateway.domain.lines import SupportLine
+from shared.lines import SupportLine
 
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (
@@ -36,8 +36,9 @@ FALLBACK = "Sorry, I didn't catch what you need. Could you tell me a bit more?"
 
 def answer(line: SupportLine, utterance: str) -> str:
     """The agent's reply to one caller utterance."""
-    if line.store_hours and re.search(r"\b(hours|open|close|closing)\b", utterance, re.I):
-        return line.store_hours
+    hours = line.policies.get("hours")
+    if hours and re.search(r"\b(hours|open|close|closing)\b", utterance, re.I):
+        return hours
     for pattern, reply in _RULES:
         if pattern.search(utterance):
             return reply

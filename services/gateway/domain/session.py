@@ -17,7 +17,6 @@ from typing import Any, Literal
 from services.gateway.domain import responder
 from services.gateway.domain.checkpoint import Checkpoint
 from services.gateway.domain.config import DEFAULT_CONFIG, apply_update
-from services.gateway.domain.lines import SupportLine
 from services.gateway.domain.protocol import (
     MAX_TEXT_CHARS,
     ClientEvent,
@@ -36,6 +35,7 @@ from shared.events import (
     TranscriptAgent,
     TranscriptUser,
 )
+from shared.lines import SupportLine
 
 # Conversation context kept per session (messages); the oldest are dropped past it.
 MAX_CONTEXT_MESSAGES = 200

@@ -23,7 +23,6 @@ from prometheus_client import Gauge
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from services.gateway import handlers
-from services.gateway.domain.lines import SupportLine
 from services.gateway.domain.protocol import ProtocolError, parse_client_frame
 from services.gateway.domain.session import (
     Action,
@@ -43,6 +42,7 @@ from services.gateway.ports import EventPublisher, SessionStore, TokenStore
 from services.gateway.settings import GatewaySettings
 from shared.auth import KeyRing, bearer_token, hash_key
 from shared.events import CallEnded, EventPayload, new_event
+from shared.lines import SupportLine
 
 log = logging.getLogger(__name__)
 
