@@ -10,8 +10,11 @@ from fastapi import FastAPI, WebSocket
 from redis.asyncio import Redis
 
 from services.gateway.adapters.kafka_events import KafkaEventPublisher
+from services.gateway.adapters.kafka_tools import KafkaToolClient
 from services.gateway.adapters.redis_sessions import RedisSessionStore, RedisTokenStore
 from services.gateway.adapters.speech_loading import load_speech_models
+from services.gateway.dialogue.openai_chat import OpenAIChatProvider
+from services.gateway.dialogue.service import DialogueService
 from services.gateway.entrypoints import http
 from services.gateway.entrypoints.ws import GatewayContext, serve_voice_socket
 from services.gateway.pipeline.inference import InferencePool
@@ -36,6 +39,18 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         socket_timeout=settings.redis.timeout_s,
         socket_connect_timeout=settings.redis.timeout_s,
     )
+    tool_client = KafkaToolClient(
+        producer=producer, settings=settings.kafka, gateway_id=settings.gateway_id
+    )
+    llm = (
+        OpenAIChatProvider(
+            base_url=settings.llm_base_url,
+            model=settings.llm_model,
+            api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+        )
+        if settings.llm_base_url
+        else None
+    )
     ctx = GatewayContext(
         settings=settings,
         keyring=keyring,
@@ -43,6 +58,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         events=KafkaEventPublisher(producer),
         sessions=RedisSessionStore(redis, prefix=settings.redis.key_prefix),
         tokens=RedisTokenStore(redis, prefix=settings.redis.key_prefix),
+        dialogue=DialogueService(llm=llm, tool_client=tool_client),
     )
 
     @contextlib.asynccontextmanager
@@ -52,6 +68,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             ctx.speech = await asyncio.to_thread(load_speech_models, settings)
             ctx.pool = InferencePool(settings.inference_workers)
         await producer.start()
+        await tool_client.start()
         try:
             yield
         finally:
@@ -59,6 +76,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             # by this process (another gateway that resumes them will end them).
             for task in list(ctx.pending_ends):
                 task.cancel()
+            await tool_client.close()
+            await ctx.dialogue.aclose()
             await producer.close(timeout_s=10)
             await redis.aclose()
             if ctx.pool is not None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
+from services.gateway.dialogue.agent import AgentTool, ToolOutcome
 from services.gateway.domain.checkpoint import Checkpoint, TokenGrant
 from shared.events import Envelope
 
@@ -42,3 +43,17 @@ class TokenStore(Protocol):
     async def redeem(self, token: str) -> TokenGrant | None:
         """The token's grant, removing it (a second redeem gets None)."""
         ...
+
+
+class ToolClient(Protocol):
+    """Runs a server tool where it lives (the tools service) and returns by its deadline."""
+
+    async def run(
+        self,
+        *,
+        session_id: str,
+        line_id: str,
+        tool_call_id: str,
+        tool: AgentTool,
+        arguments: dict[str, Any],
+    ) -> ToolOutcome: ...

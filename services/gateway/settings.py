@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.lines import DEFAULT_LINES_DIR
@@ -62,6 +62,12 @@ class GatewaySettings(BaseSettings):
     inference_workers: int = Field(
         2, ge=1, le=64, validation_alias=AliasChoices("GATEWAY_INFERENCE_WORKERS")
     )
+
+    # The dialogue model: any OpenAI-compatible chat-completions server (the embedded model
+    # server of `make up`, Ollama, vLLM, OpenAI). Unset: the lines' deterministic flows answer.
+    llm_base_url: str | None = Field(None, validation_alias=AliasChoices("LLM_BASE_URL"))
+    llm_model: str = Field("default", validation_alias=AliasChoices("LLM_MODEL"))
+    llm_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("LLM_API_KEY"))
 
     http: HttpSettings = Field(default_factory=HttpSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

@@ -3,6 +3,7 @@
 from shared.events.catalog import (
     CallEnded,
     CallStarted,
+    DialogueFallback,
     EscalationAssigned,
     EscalationRequested,
     HandoffCompleted,
@@ -28,6 +29,7 @@ __all__ = [
     "DEFAULT_REGISTRY",
     "CallEnded",
     "CallStarted",
+    "DialogueFallback",
     "Envelope",
     "EscalationAssigned",
     "EscalationRequested",

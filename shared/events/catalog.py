@@ -81,6 +81,16 @@ class TurnMetrics(EventPayload):
     stages_ms: dict[str, float] = Field(default_factory=dict)
 
 
+class DialogueFallback(EventPayload):
+    """The dialogue provider failed (error or timeout); the fallback provider took the turn."""
+
+    event_type = "dialogue.fallback"
+    provider: str = Field(max_length=100)
+    # What went wrong, for operators; never the caller's words.
+    reason: str = Field(max_length=200)
+    fallback: str = Field(default="flow", max_length=100)
+
+
 class SentimentScored(EventPayload):
     event_type = "sentiment.scored"
     item_id: str = Field(max_length=100)
@@ -122,6 +132,7 @@ CALL_EVENTS: tuple[type[EventPayload], ...] = (
     ToolCall,
     ToolResult,
     TurnMetrics,
+    DialogueFallback,
     SentimentScored,
     EscalationRequested,
     EscalationAssigned,

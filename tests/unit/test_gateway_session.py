@@ -13,13 +13,22 @@ from services.gateway.domain.config import DEFAULT_CONFIG
 from services.gateway.domain.protocol import MAX_TEXT_CHARS
 from services.gateway.domain.session import (
     Action,
+    CancelReply,
     Close,
     Publish,
+    Respond,
     Send,
     VoiceSession,
     new_session_id,
 )
-from shared.events import CallEnded, CallStarted, TranscriptAgent, TranscriptUser
+from shared.events import (
+    CallEnded,
+    CallStarted,
+    ToolCall,
+    ToolResult,
+    TranscriptAgent,
+    TranscriptUser,
+)
 from shared.lines import SupportLine
 
 T0 = 1_000.0
@@ -222,28 +231,21 @@ def test_audio_that_is_not_a_string_is_invalid_audio() -> None:
 # -- text turns --------------------------------------------------------------------------------
 
 
-def test_input_text_gives_a_user_transcript_and_a_reply() -> None:
+def test_input_text_gives_a_user_transcript_and_asks_for_an_agent_turn() -> None:
     session = _session()
     _ready(session)
 
     actions = session.on_frame(_frame("input.text", text="what are your hours?"), T0 + 1)
 
-    assert _types(actions) == [
-        "transcript.user",
-        "reply.started",
-        "transcript.agent",
-        "reply.done",
-    ]
-    user, started, agent, done = _sent(actions)
+    assert _types(actions) == ["transcript.user"]
+    assert actions[-1] == Respond()
+    (user,) = _sent(actions)
     assert user["text"] == "what are your hours?"
     assert user["item_id"]
-    assert agent["text"] == "9 to 5"
-    assert started["reply_id"] == agent["reply_id"] == done["reply_id"]
-    assert done["status"] == "completed"
     assert _published(actions) == [
-        TranscriptUser(item_id=user["item_id"], text="what are your hours?"),
-        TranscriptAgent(reply_id=agent["reply_id"], text="9 to 5", interrupted=False),
+        TranscriptUser(item_id=user["item_id"], text="what are your hours?")
     ]
+    assert session.context[-1] == {"role": "user", "content": "what are your hours?"}
     assert session.turns == 1
 
 
@@ -256,7 +258,8 @@ def test_input_text_as_first_message_readies_the_session_first() -> None:
     assert _types(actions)[0] == "session.ready"
     assert _types(actions).count("transcript.user") == 1
     kinds = [type(p) for p in _published(actions)]
-    assert kinds == [CallStarted, TranscriptAgent, TranscriptUser, TranscriptAgent]
+    assert kinds == [CallStarted, TranscriptAgent, TranscriptUser]  # greeting, then the turn
+    assert actions[-1] == Respond()
 
 
 def test_blank_input_text_is_invalid_value() -> None:
@@ -278,20 +281,141 @@ def test_too_long_input_text_is_invalid_value() -> None:
     assert _single_error(actions)["code"] == "invalid_value"
 
 
-def test_reply_create_makes_the_agent_speak() -> None:
+def test_reply_create_asks_for_a_turn_with_its_one_shot_instructions() -> None:
     session = _session()
     _ready(session)
 
-    actions = session.on_frame(_frame("reply.create"), T0 + 1)
+    assert session.on_frame(_frame("reply.create"), T0 + 1) == [Respond(None)]
+    actions = session.on_frame(_frame("reply.create", instructions="Offer a callback."), T0 + 2)
+    assert actions == [Respond("Offer a callback.")]
+    assert not any("Offer a callback" in str(m) for m in session.context)  # one-shot
 
-    assert _types(actions) == ["reply.started", "transcript.agent", "reply.done"]
 
-
-def test_reply_cancel_is_accepted_quietly() -> None:
+def test_reply_cancel_stops_the_reply_in_progress() -> None:
     session = _session()
     _ready(session)
 
-    assert session.on_frame(_frame("reply.cancel", reply_id="reply_x"), T0 + 1) == []
+    assert session.on_frame(_frame("reply.cancel", reply_id="reply_x"), T0 + 1) == [CancelReply()]
+
+
+# -- client tools ------------------------------------------------------------------------------
+
+
+def _called(session: VoiceSession, call_id: str = "call_1") -> list[Action]:
+    return session.tool_called(
+        call_id, "lookup_order", {"order_id": "ORD-77315"}, client=True, now=T0 + 1
+    )
+
+
+def test_a_client_tool_call_goes_to_the_client_with_args_too() -> None:
+    session = _session()
+    _ready(session)
+
+    actions = _called(session)
+
+    (frame,) = _sent(actions)
+    assert frame == {
+        "type": "tool.call",
+        "call_id": "call_1",
+        "name": "lookup_order",
+        "arguments": {"order_id": "ORD-77315"},
+        "args": {"order_id": "ORD-77315"},
+    }
+    (event,) = _published(actions)
+    assert isinstance(event, ToolCall) and event.executor == "client"
+    assert "call_1" in session.pending_tools
+
+
+def test_tool_result_is_remembered_logged_and_starts_the_follow_up_reply() -> None:
+    session = _session()
+    _ready(session)
+    _called(session)
+
+    actions = session.on_frame(
+        _frame("tool.result", call_id="call_1", result={"status": "shipped"}), T0 + 1.25
+    )
+
+    assert actions[-1] == Respond()
+    (event,) = _published(actions)
+    assert event == ToolResult(tool_call_id="call_1", status="ok", duration_ms=250)
+    tool_message = session.context[-1]
+    assert tool_message["role"] == "tool" and tool_message["tool_call_id"] == "call_1"
+    assert json.loads(tool_message["content"]) == {
+        "status": "ok",
+        "result": json.dumps({"status": "shipped"}),  # a non-string result is JSON-encoded
+    }
+    assert session.pending_tools == {}
+
+
+@pytest.mark.parametrize("id_field", ["call_id", "tool_call_id"])
+@pytest.mark.parametrize("result_field", ["result", "output", "content"])
+def test_tool_result_accepts_the_lenient_aliases(id_field: str, result_field: str) -> None:
+    session = _session()
+    _ready(session)
+    _called(session)
+
+    body = {id_field: "call_1", result_field: "done", "is_error": True}
+    actions = session.on_frame(_frame("tool.result", **body), T0 + 2)
+
+    assert actions[-1] == Respond()
+    assert json.loads(session.context[-1]["content"]) == {"status": "error", "error": "done"}
+
+
+def test_the_follow_up_waits_for_every_call_of_the_turn() -> None:
+    session = _session()
+    _ready(session)
+    _called(session, "call_1")
+    _called(session, "call_2")
+
+    first = session.on_frame(_frame("tool.result", call_id="call_1", result="a"), T0 + 2)
+    second = session.on_frame(_frame("tool.result", call_id="call_2", result="b"), T0 + 2)
+
+    assert Respond() not in first
+    assert second[-1] == Respond()
+
+
+def test_an_unknown_tool_result_is_invalid_value_and_a_late_one_is_ignored() -> None:
+    session = _session()
+    _ready(session)
+
+    error = _single_error(session.on_frame(_frame("tool.result", call_id="nope"), T0 + 1))
+    assert error["code"] == "invalid_value" and error["param"] == "call_id"
+
+    session.remember(
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "call_9", "type": "function", "function": {}}],
+        }
+    )
+    _called(session, "call_9")
+    session.drop_pending_tools()  # barge-in
+    assert session.on_frame(_frame("tool.result", call_id="call_9", result="x"), T0 + 2) == []
+
+
+def test_a_client_tool_that_never_answers_times_out_and_the_agent_goes_on() -> None:
+    session = _session()
+    _ready(session)
+    _called(session)
+
+    actions = session.tool_timed_out("call_1", T0 + 121)
+
+    assert actions[-1] == Respond()
+    (event,) = _published(actions)
+    assert event.status == "timeout"
+    assert session.tool_timed_out("call_1", T0 + 122) == []  # settled once
+
+
+def test_a_tool_result_with_a_bad_is_error_is_invalid_value() -> None:
+    session = _session()
+    _ready(session)
+    _called(session)
+
+    error = _single_error(
+        session.on_frame(_frame("tool.result", call_id="call_1", is_error="yes"), T0 + 2)
+    )
+    assert error["param"] == "is_error"
+    assert "call_1" in session.pending_tools  # nothing lost
 
 
 # -- malformed frames --------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
@@ -34,8 +35,13 @@ async def start_speaking(
     speaker = Speaker(
         synthesize=synthesize, tts_rate=RATE, wire=WIRE_FORMATS["audio/pcmu"], send=send
     )
-    playback = Playback("reply_1", "item_1", text)
-    task = asyncio.create_task(speaker.play(playback, on_first_audio=lambda: None))
+    playback = Playback("reply_1", "item_1")
+
+    async def sentences() -> AsyncIterator[str]:
+        for sentence in split_sentences(text):
+            yield sentence
+
+    task = asyncio.create_task(speaker.play(playback, sentences(), on_first_audio=lambda: None))
     await asyncio.wait_for(first_audio.wait(), timeout=5)
     return playback, task, sent
 
@@ -59,7 +65,7 @@ async def test_a_finished_reply_records_every_sentence_back_to_back() -> None:
 
     assert [s[1:] for s in playback.sentences] == [(0, 100), (100, 200), (200, 300)]
     assert playback.sent_ms == 300
-    assert playback.played_text(playback.sent_ms) == text
+    assert playback.played_text(playback.sent_ms) == text == playback.text
     assert playback.played_text(150) == "First one. Second"  # half of the second sentence
     deltas = [m["delta"] for m in sent if m["type"] == "transcript.agent.delta"]
     assert "".join(deltas) == text

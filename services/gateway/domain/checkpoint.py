@@ -23,7 +23,9 @@ class Checkpoint(BaseModel):
     started_at: float
     max_session_s: int
     config: dict[str, Any]
-    context: list[dict[str, str]] = Field(default_factory=list)
+    context: list[dict[str, Any]] = Field(default_factory=list)
+    # Client tool calls still waiting for tool.result: call_id -> (name, started_at).
+    pending_tools: dict[str, tuple[str, float]] = Field(default_factory=dict)
     audio_seconds: float = 0.0
     turns: int = 0
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
 from services.gateway.domain.protocol import ProtocolError
 
 ENCODINGS = ("audio/pcm", "audio/pcmu", "audio/pcma")
@@ -56,6 +59,10 @@ def _tool(raw: Any, index: int) -> dict[str, Any]:
     parameters = spec.get("parameters", {"type": "object", "properties": {}})
     if not isinstance(parameters, dict):
         raise _fail("parameters must be a JSON schema object", f"{param}.parameters")
+    try:
+        Draft202012Validator.check_schema(parameters)
+    except SchemaError:
+        raise _fail("parameters is not a valid JSON Schema", f"{param}.parameters") from None
     mode = raw.get("execution_mode", spec.get("execution_mode", "interactive"))
     if mode not in ("interactive", "hold"):
         raise _fail("execution_mode must be interactive or hold", f"{param}.execution_mode")

@@ -5,6 +5,8 @@ Unit tests feed this module strings and read back dicts; nothing here touches a 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -97,3 +99,16 @@ def error_frame(code: ErrorCode, message: str, param: str | None = None) -> dict
     if param is not None:
         frame["param"] = param
     return frame
+
+
+def decode_audio_field(body: dict[str, Any], *, max_bytes: int) -> bytes:
+    """The decoded ``audio`` of an ``input.audio`` body; ``invalid_audio`` when it is not."""
+    audio = body.get("audio")
+    if not isinstance(audio, str):
+        raise ProtocolError("invalid_audio", "audio must be a base64 string", "audio")
+    if len(audio) > max_bytes * 4 // 3 + 4:
+        raise ProtocolError("invalid_audio", "audio chunk larger than 10 s", "audio")
+    try:
+        return base64.b64decode(audio, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProtocolError("invalid_audio", "audio is not valid base64", "audio") from None

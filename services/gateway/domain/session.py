@@ -6,22 +6,22 @@ frames to send, events to publish, and when to close. Unit tests drive it with p
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
+import json
 import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from services.gateway.domain import responder
 from services.gateway.domain.checkpoint import Checkpoint
+from services.gateway.domain.client_tools import parse_tool_result, tool_call_frame
 from services.gateway.domain.config import DEFAULT_CONFIG, apply_update
 from services.gateway.domain.protocol import (
     MAX_TEXT_CHARS,
     ClientEvent,
     ErrorCode,
     ProtocolError,
+    decode_audio_field,
     error_frame,
     parse_client_frame,
     text_field,
@@ -32,6 +32,8 @@ from shared.events import (
     CallStarted,
     EventPayload,
     Interruption,
+    ToolCall,
+    ToolResult,
     TranscriptAgent,
     TranscriptUser,
 )
@@ -78,7 +80,16 @@ class CancelReply:
     """Stop the reply being spoken (``reply.cancel``); it ends as interrupted."""
 
 
-Action = Send | Publish | Close | Hear | Speak | CancelReply
+@dataclass(frozen=True)
+class Respond:
+    """Run an agent turn over the conversation; ``instructions`` is a one-shot system note."""
+
+    instructions: str | None = None
+
+
+Action = Send | Publish | Close | Hear | Speak | CancelReply | Respond
+# Client tool calls one session may have outstanding; a model asking for more is told no.
+MAX_PENDING_TOOLS = 16
 # Audio may arrive at most this much faster than real time (plus a burst allowance).
 MAX_AUDIO_RATE = 2.0
 AUDIO_BURST_S = 2.0
@@ -111,7 +122,9 @@ class VoiceSession:
     channel: Literal["voice_agent", "twilio", "text"] = "voice_agent"
     state: State = "connecting"
     config: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULT_CONFIG))
-    context: list[dict[str, str]] = field(default_factory=list)
+    context: list[dict[str, Any]] = field(default_factory=list)
+    # Client tool calls waiting for tool.result: call_id -> (tool name, started_at).
+    pending_tools: dict[str, tuple[str, float]] = field(default_factory=dict)
     audio_seconds: float = 0.0
     turns: int = 0
     # True when the speech pipeline runs: audio is heard and replies are spoken (Speak).
@@ -134,6 +147,7 @@ class VoiceSession:
             max_session_s=self.max_session_s,
             config=self.config,
             context=self.context,
+            pending_tools=self.pending_tools,
             audio_seconds=self.audio_seconds,
             turns=self.turns,
         )
@@ -152,6 +166,7 @@ class VoiceSession:
             state="ready",
             config=copy.deepcopy(checkpoint.config),
             context=list(checkpoint.context),
+            pending_tools=dict(checkpoint.pending_tools),
             audio_seconds=checkpoint.audio_seconds,
             turns=checkpoint.turns,
         )
@@ -212,17 +227,12 @@ class VoiceSession:
         if event.type == "reply.create":
             instructions = body.get("instructions")
             if instructions is not None:
-                text_field(body, "instructions")
-            return self._reply(self.line.greeting or "How can I help you today?")
+                instructions = text_field(body, "instructions")
+            return [Respond(instructions)]
         if event.type == "tool.result":
-            call_id = body.get("call_id", body.get("tool_call_id"))
-            raise (
-                ProtocolError("invalid_value", "no pending tool call with that id", "call_id")
-                if call_id is not None
-                else ProtocolError("invalid_value", "call_id is required")
-            )
-        # reply.cancel: a spoken reply in progress stops (text replies are delivered whole).
-        return [CancelReply()] if self.voice else []
+            return self._tool_result(body, now)
+        # reply.cancel: the reply in progress stops, spoken or still being written.
+        return [CancelReply()]
 
     # -- behaviour -----------------------------------------------------------------------------
 
@@ -272,15 +282,7 @@ class VoiceSession:
         }
 
     def _audio(self, body: dict[str, Any], now: float) -> list[Action]:
-        audio = body.get("audio")
-        if not isinstance(audio, str):
-            raise ProtocolError("invalid_audio", "audio must be a base64 string", "audio")
-        if len(audio) > MAX_AUDIO_CHUNK_BYTES * 4 // 3 + 4:
-            raise ProtocolError("invalid_audio", "audio chunk larger than 10 s", "audio")
-        try:
-            raw = base64.b64decode(audio, validate=True)
-        except (binascii.Error, ValueError):
-            raise ProtocolError("invalid_audio", "audio is not valid base64", "audio") from None
+        raw = decode_audio_field(body, max_bytes=MAX_AUDIO_CHUNK_BYTES)
         wire = WIRE_FORMATS[self.config["input"]["format"]["encoding"]]
         seconds = len(raw) / wire.bytes_per_second
         if self.first_audio_at is None:
@@ -348,7 +350,7 @@ class VoiceSession:
                 TranscriptUser(item_id=item_id, text=text, started_ms=started_ms, ended_ms=ended_ms)
             ),
         ]
-        return actions + self._reply(responder.answer(self.line, text))
+        return [*actions, Respond()]
 
     def _reply(self, text: str) -> list[Action]:
         reply_id, item_id = _reply_id(), _item_id()
@@ -373,9 +375,98 @@ class VoiceSession:
             Publish(TranscriptAgent(reply_id=reply_id, text=text, interrupted=False)),
         ]
 
-    def _remember(self, role: str, content: str) -> None:
+    # -- tools -------------------------------------------------------------------------------
+
+    def begin_reply(self) -> tuple[str, str, list[Action]]:
+        """Ids for an agent reply and its ``reply.started`` frame."""
+        reply_id, item_id = _reply_id(), _item_id()
+        return (
+            reply_id,
+            item_id,
+            [Send({"type": "reply.started", "reply_id": reply_id, "item_id": item_id})],
+        )
+
+    def tool_called(
+        self, call_id: str, name: str, arguments: dict[str, Any], *, client: bool, now: float
+    ) -> list[Action]:
+        """The agent called a tool: a client tool goes to the client as ``tool.call``."""
+        actions: list[Action] = [
+            Publish(
+                ToolCall(
+                    tool_call_id=call_id,
+                    name=name,
+                    arguments=arguments,
+                    executor="client" if client else "server",
+                )
+            )
+        ]
+        if client:
+            self.pending_tools[call_id] = (name, now)
+            self.changes += 1
+            actions.append(Send(tool_call_frame(call_id, name, arguments)))
+        return actions
+
+    def tool_finished(
+        self, call_id: str, status: Literal["ok", "error", "timeout"], duration_ms: int
+    ) -> list[Action]:
+        """A server tool's outcome, for the event log."""
+        return [Publish(ToolResult(tool_call_id=call_id, status=status, duration_ms=duration_ms))]
+
+    def tool_timed_out(self, call_id: str, now: float) -> list[Action]:
+        """A client tool's ``timeout_seconds`` passed without a result: the agent goes on."""
+        if call_id not in self.pending_tools:
+            return []
+        return self._settle_tool(call_id, now, {"status": "timeout", "error": "no answer in time"})
+
+    def drop_pending_tools(self) -> None:
+        """Barge-in: the interrupted reply's tool calls are dropped (late results ignored)."""
+        if self.pending_tools:
+            self.pending_tools.clear()
+            self.changes += 1
+
+    def _tool_result(self, body: dict[str, Any], now: float) -> list[Action]:
+        call_id, outcome = parse_tool_result(body)
+        if call_id not in self.pending_tools:
+            if self._was_called(call_id):
+                return []  # a late answer to a call that timed out or was interrupted
+            raise ProtocolError("invalid_value", "no pending tool call with that id", "call_id")
+        return self._settle_tool(call_id, now, outcome)
+
+    def _was_called(self, call_id: str) -> bool:
+        return any(
+            call_id == call.get("id")
+            for message in self.context
+            for call in message.get("tool_calls") or []
+        )
+
+    def _settle_tool(self, call_id: str, now: float, outcome: dict[str, Any]) -> list[Action]:
+        _, started = self.pending_tools.pop(call_id)
         self.changes += 1
-        self.context.append({"role": role, "content": content})
+        self.context.append(
+            {"role": "tool", "tool_call_id": call_id, "content": json.dumps(outcome)}
+        )
+        actions: list[Action] = [
+            Publish(
+                ToolResult(
+                    tool_call_id=call_id,
+                    status=outcome["status"],
+                    duration_ms=max(0, int((now - started) * 1000)),
+                )
+            )
+        ]
+        # The follow-up reply starts once every call of the turn has its answer.
+        return actions if self.pending_tools else [*actions, Respond()]
+
+    def remember(self, message: dict[str, Any]) -> None:
+        """Add a message (an agent's tool call or a server tool's result) to the context."""
+        self.changes += 1
+        self.context.append(message)
+        self._trim_context()
+
+    def _remember(self, role: str, content: str) -> None:
+        self.remember({"role": role, "content": content})
+
+    def _trim_context(self) -> None:
         del self.context[:-MAX_CONTEXT_MESSAGES]
 
     def _end(self, now: float, reason: str, *, send: bool) -> list[Action]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from services.gateway.domain.session import Action, Publish, Speak, VoiceSession
@@ -31,6 +31,7 @@ from shared.audio.codecs import WIRE_FORMATS, Pcm
 from shared.events import TurnMetrics
 
 BARGE_IN_MIN_MS = 300
+MAX_QUEUED_SENTENCES = 64
 
 
 class VoiceChannel:
@@ -42,8 +43,10 @@ class VoiceChannel:
         send: Callable[[dict[str, Any]], None],
         models: SpeechModels,
         pool: InferencePool,
+        on_interrupt: Callable[[], None] = lambda: None,
     ) -> None:
         self._session = session
+        self._on_interrupt = on_interrupt
         self._perform = perform
         self._models = models
         self._pool = pool
@@ -71,7 +74,8 @@ class VoiceChannel:
         )
         self._send = send
         self._listening = asyncio.create_task(self.listener.run(), name="listener")
-        self._playing: tuple[Playback, asyncio.Task[None]] | None = None
+        self._playing: tuple[Playback, asyncio.Task[None], asyncio.Queue[str | None]] | None = None
+        self._extra_stages: dict[str, float] = {}
         self._turn: TurnEnded | None = None  # the caller turn the next reply answers
         self._spoke_at = 0.0
 
@@ -80,21 +84,46 @@ class VoiceChannel:
     def hear(self, audio: bytes) -> None:
         self.listener.push(audio)
 
-    def speak(self, action: Speak) -> None:
+    # -- replies (the ReplyOutput the replier drives) -------------------------------------------
+
+    def start(self, reply_id: str, item_id: str) -> None:
+        """Open a spoken reply; sentences follow through ``say`` until ``end``."""
         if self._playing is not None:
             self.interrupt()  # a new reply supersedes one still playing
-        playback = Playback(action.reply_id, action.item_id, action.text)
+        # Bound: a reply is a few sentences; past this many waiting, more are dropped.
+        queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=MAX_QUEUED_SENTENCES)
+        playback = Playback(reply_id, item_id)
         self._spoke_at = time.monotonic()
-        task = asyncio.create_task(self._play(playback), name=f"reply:{action.reply_id}")
-        self._playing = (playback, task)
+        task = asyncio.create_task(self._play(playback, queue), name=f"reply:{reply_id}")
+        self._playing = (playback, task, queue)
+
+    def say(self, text: str) -> None:
+        if self._playing is not None:
+            with contextlib.suppress(asyncio.QueueFull):
+                self._playing[2].put_nowait(text)
+
+    def end(self) -> None:
+        if self._playing is not None:
+            with contextlib.suppress(asyncio.QueueFull):
+                self._playing[2].put_nowait(None)
+
+    def note_stage(self, stage: str, ms: float) -> None:
+        """A latency of this turn measured elsewhere (the model's first token)."""
+        self._extra_stages[stage] = ms
+
+    def speak(self, action: Speak) -> None:
+        self.start(action.reply_id, action.item_id)
+        self.say(action.text)
+        self.end()
 
     def interrupt(self) -> None:
         """Stop the reply in progress; its transcript is what was heard."""
         if self._playing is None:
             return
-        playback, task = self._playing
+        playback, task, _ = self._playing
         self._playing = None
         task.cancel()
+        self._on_interrupt()
         played = playback.played_ms(time.monotonic())
         self._perform(
             self._session().finish_reply(
@@ -119,8 +148,12 @@ class VoiceChannel:
 
     # -- internals -----------------------------------------------------------------------------
 
-    async def _play(self, playback: Playback) -> None:
-        await self._speaker.play(playback, on_first_audio=self._first_audio)
+    async def _play(self, playback: Playback, queue: asyncio.Queue[str | None]) -> None:
+        async def sentences() -> AsyncIterator[str]:
+            while (sentence := await queue.get()) is not None:
+                yield sentence
+
+        await self._speaker.play(playback, sentences(), on_first_audio=self._first_audio)
         if self._playing is not None and self._playing[0] is playback:
             self._playing = None
             self._perform(
@@ -141,6 +174,7 @@ class VoiceChannel:
         stages = {
             "end_of_turn": float(turn.end_of_turn_ms),
             "stt": round(turn.stt_ms, 1),
+            **self._extra_stages,
             "tts_first_audio": round((now - self._spoke_at) * 1000, 1),
             "voice_to_voice": round((now - turn.speech_end_at) * 1000, 1),
         }
@@ -172,6 +206,7 @@ class VoiceChannel:
             if self._playing is not None and td["interrupt_response"]:
                 self.interrupt()
             self._turn = event
+            self._extra_stages = {}
             self._perform(
                 session.heard(
                     event.text,

@@ -23,6 +23,7 @@ from prometheus_client import Gauge
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from services.gateway import handlers
+from services.gateway.dialogue.service import DialogueService
 from services.gateway.domain.protocol import ProtocolError, parse_client_frame
 from services.gateway.domain.session import (
     Action,
@@ -30,12 +31,14 @@ from services.gateway.domain.session import (
     Close,
     Hear,
     Publish,
+    Respond,
     Send,
     Speak,
     VoiceSession,
     new_session_id,
 )
 from services.gateway.entrypoints.echo import EchoChannel
+from services.gateway.entrypoints.replies import Replier, ReplyOutput, TextOutput
 from services.gateway.entrypoints.voice import VoiceChannel
 from services.gateway.pipeline.inference import InferencePool, SpeechModels
 from services.gateway.ports import EventPublisher, SessionStore, TokenStore
@@ -50,6 +53,8 @@ CALL_EVENTS_TOPIC = "cc.call-events.v1"
 ACTIVE_SESSIONS = Gauge("switchboard_active_sessions", "Voice sessions this gateway holds.")
 # How long the writer may take to flush the last frames before the socket is closed anyway.
 CLOSE_FLUSH_S = 2.0
+# How long session.end waits for a reply still being written (a model's answer) before ending.
+END_GRACE_S = 5.0
 # Ends that leave the call resumable: the client may come back within the window.
 RESUMABLE_ENDS = frozenset({"client_disconnected", "client_too_slow"})
 
@@ -64,6 +69,7 @@ class GatewayContext:
     events: EventPublisher
     sessions: SessionStore
     tokens: TokenStore
+    dialogue: DialogueService
     # The speech models and their worker pool; None when the gateway runs without voice.
     speech: SpeechModels | None = None
     pool: InferencePool | None = None
@@ -100,6 +106,13 @@ class _Connection:
         self.saved_changes = 0
         self.voice: VoiceChannel | EchoChannel | None = None
         self._saving: asyncio.Task[None] | None = None
+        self._text = TextOutput(lambda: self.session, self.perform)
+        self.replier = Replier(
+            session=lambda: self.session,
+            perform=self.perform,
+            output=self._reply_output,
+            agent=lambda s: ctx.dialogue.agent_for(s.line, s.config, s.session_id),
+        )
 
     async def writer(self) -> None:
         while True:
@@ -117,17 +130,29 @@ class _Connection:
                 self.voice.hear(action.audio)
             elif isinstance(action, Speak) and self.voice is not None:
                 self.voice.speak(action)
-            elif isinstance(action, CancelReply) and isinstance(self.voice, VoiceChannel):
-                self.voice.interrupt()
+            elif isinstance(action, CancelReply):
+                self._barge_in()
+                self._reply_output().interrupt()
+            elif isinstance(action, Respond):
+                self.replier.respond(action)
             elif isinstance(action, Send):
                 self._enqueue(action.frame)
             elif isinstance(action, Publish):
-                if isinstance(action.payload, CallEnded) and isinstance(self.voice, VoiceChannel):
-                    self.voice.interrupt()  # the reply in progress is logged before the end
+                if isinstance(action.payload, CallEnded):
+                    self._barge_in()
+                    self._reply_output().interrupt()  # the reply in progress is logged first
                 self.ctx.publish(self.session.session_id, self.session.line.line_id, action.payload)
             elif isinstance(action, Close) and self.closing is None:
                 self.closing = action
                 self._enqueue(action)
+
+    def _reply_output(self) -> ReplyOutput:
+        return self.voice if isinstance(self.voice, VoiceChannel) else self._text
+
+    def _barge_in(self) -> None:
+        """The caller cut in: stop generating and drop the reply's pending tool calls."""
+        self.replier.cancel()
+        self.session.drop_pending_tools()
 
     def _new_voice(self) -> VoiceChannel | EchoChannel:
         if self.ctx.settings.voice == "echo":
@@ -141,6 +166,7 @@ class _Connection:
             send=self._enqueue,
             models=self.ctx.speech,
             pool=self.ctx.pool,
+            on_interrupt=self._barge_in,
         )
 
     def checkpoint_soon(self) -> None:
@@ -253,6 +279,7 @@ async def serve_voice_socket(websocket: WebSocket, ctx: GatewayContext) -> None:
         if not ctx.per_owner[owner]:
             del ctx.per_owner[owner]
         ACTIVE_SESSIONS.dec()
+        await conn.replier.close()
         if conn.voice is not None:
             await conn.voice.close()
         await _after_close(conn, reason)
@@ -327,9 +354,21 @@ async def _read_loop(conn: _Connection) -> str:
             raw = message.get("bytes") or b""
         if session.state == "connecting" and await _maybe_resume(conn, raw):
             continue
+        if _is_session_end(raw, settings.max_frame_bytes):
+            # A chat client that says something and hangs up still gets its answer first.
+            await conn.replier.settle(END_GRACE_S)
         conn.perform(session.on_frame(raw, time.time()))
         conn.checkpoint_soon()
     return "client_ended" if conn.closing.code == 1000 else conn.closing.reason
+
+
+def _is_session_end(raw: str | bytes, max_bytes: int) -> bool:
+    if len(raw) > 200 or b"session.end" not in (raw.encode() if isinstance(raw, str) else raw):
+        return False
+    try:
+        return parse_client_frame(raw, max_bytes=max_bytes).type == "session.end"
+    except ProtocolError:
+        return False
 
 
 async def _maybe_resume(conn: _Connection, raw: str | bytes) -> bool:

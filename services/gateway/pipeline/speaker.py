@@ -12,7 +12,7 @@ import asyncio
 import base64
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,7 @@ class Playback:
 
     reply_id: str
     item_id: str
-    text: str
+    text: str = ""  # what has been handed to synthesis so far
     started_at: float | None = None  # monotonic time of the first audio chunk
     sent_ms: int = 0
     sentences: list[tuple[str, int, int]] = field(default_factory=list)  # text, start, end ms
@@ -75,31 +75,40 @@ class Speaker:
         self._gain = None if volume is None else volume / 100.0
         self._clock = clock
 
-    async def play(self, playback: Playback, *, on_first_audio: Callable[[], None]) -> None:
-        """Synthesise and send the whole reply, returning when it has played out.
+    async def play(
+        self,
+        playback: Playback,
+        sentences: AsyncIterator[str],
+        *,
+        on_first_audio: Callable[[], None],
+    ) -> None:
+        """Synthesise and send sentences as they come, returning when the last has played out.
 
-        Cancelling the task stops it at once (barge-in); ``playback`` says what was heard.
+        The next sentence is fetched and synthesised while the current one is sent. Cancelling
+        the task stops it at once (barge-in); ``playback`` says what was heard.
         """
         resampler = StreamResampler(self._tts_rate, self._wire.sample_rate)
-        sentences = split_sentences(playback.text)
-        next_sentence = asyncio.ensure_future(self._synthesize(sentences[0])) if sentences else None
+
+        async def next_audio() -> tuple[str, Pcm] | None:
+            sentence = await anext(sentences, None)
+            return None if sentence is None else (sentence, await self._synthesize(sentence))
+
+        upcoming: asyncio.Future[tuple[str, Pcm] | None] = asyncio.ensure_future(next_audio())
         try:
-            for index, sentence in enumerate(sentences):
-                assert next_sentence is not None
-                pcm = await next_sentence
-                more = index + 1 < len(sentences)
-                next_sentence = (
-                    asyncio.ensure_future(self._synthesize(sentences[index + 1])) if more else None
+            while (item := await upcoming) is not None:
+                upcoming = asyncio.ensure_future(next_audio())
+                sentence, pcm = item
+                playback.text = f"{playback.text} {sentence}".strip()
+                await self._send_sentence(
+                    playback, sentence, resampler.process(pcm), on_first_audio
                 )
-                audio = resampler.process(pcm)
-                if not more:
-                    audio = np.concatenate([audio, resampler.flush()])
-                await self._send_sentence(playback, sentence, audio, on_first_audio)
+            tail = resampler.flush()
+            if len(tail) and playback.started_at is not None:
+                self._send_audio(playback, tail)
             if playback.started_at is not None:
                 await self._sleep_until(playback.started_at + playback.sent_ms / 1000)
         finally:
-            if next_sentence is not None:
-                next_sentence.cancel()
+            upcoming.cancel()
 
     async def _send_sentence(
         self, playback: Playback, sentence: str, audio: Pcm, on_first_audio: Callable[[], None]
@@ -117,9 +126,7 @@ class Speaker:
                 on_first_audio()
             else:
                 await self._sleep_until(playback.started_at + (playback.sent_ms - LEAD_MS) / 1000)
-            data = base64.b64encode(self._wire.encode(chunk)).decode()
-            self._send({"type": "reply.audio", "data": data, "reply_id": playback.reply_id})
-            playback.sent_ms += self._duration_ms(chunk)
+            self._send_audio(playback, chunk)
         self._send(
             {
                 "type": "transcript.agent.delta",
@@ -130,6 +137,11 @@ class Speaker:
                 "end_ms": playback.sent_ms,
             }
         )
+
+    def _send_audio(self, playback: Playback, chunk: Pcm) -> None:
+        data = base64.b64encode(self._wire.encode(chunk)).decode()
+        self._send({"type": "reply.audio", "data": data, "reply_id": playback.reply_id})
+        playback.sent_ms += self._duration_ms(chunk)
 
     def _duration_ms(self, audio: Pcm) -> int:
         return len(audio) * 1000 // self._wire.sample_rate
