@@ -88,7 +88,7 @@ async def test_a_spelled_order_id_becomes_a_client_tool_call_and_its_result_is_s
         done = await c.until("reply.done")
         assert done["status"] == "completed"  # the tool turn's reply ends at the tool call
 
-        result = {"message": "Order ORD-77315 is out for delivery and arrives tomorrow."}
+        result = {"summary": "Order ORD-77315 is out for delivery and arrives tomorrow."}
         await c.send(type="tool.result", call_id=call["call_id"], result=json.dumps(result))
         answer = await c.until("transcript.agent")
         # Said as a person says it, with the tool's facts.
