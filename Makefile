@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up down logs status test test-fast lint typecheck format bench schemas system-deps clean
+.PHONY: up down logs status test test-fast lint typecheck format bench eval schemas system-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ PIPECAT_VENV := .switchboard/bench/pipecat-venv
 $(PIPECAT_VENV)/bin/python:
 	$(PYTHON) -m venv $(PIPECAT_VENV)
 	$(PIPECAT_VENV)/bin/pip install --quiet 'pipecat-ai[websocket]==1.14.0' fastapi uvicorn
+
+## eval: scripted demo-line conversations per dialogue provider (flows; the model at
+## LLM_BASE_URL when set): task success rate and first-token latency
+eval: $(STAMP)
+	$(PY) -m bench.eval
 
 ## bench: backbone, voice-to-voice and echo-capacity figures (Pipecat side by side, its own venv)
 bench: $(STAMP) $(PIPECAT_VENV)/bin/python

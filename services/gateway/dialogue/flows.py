@@ -53,7 +53,8 @@ EXTRACTORS: dict[str, Extractor] = {
     "customer_id": _search(r"\b(CUS-\d{6})\b"),
     "email": _search(r"\b([\w.+-]+@[\w-]+(?:\.[\w-]+)+)\b"),
     "phone": _phone,
-    "zip": lambda text: _search(r"\b(\d{5}(?:-\d{4})?)\b")(written_ids(text)),
+    # Not the digits of an id ("ORD-55210").
+    "zip": lambda text: _search(r"(?<![-\w])(\d{5}(?:-\d{4})?)\b")(written_ids(text)),
 }
 
 
@@ -150,11 +151,20 @@ class FlowProvider:
         return None
 
     def _slot_value(self, slot: FlowSlot, said: list[tuple[str, str]]) -> str | None:
+        """The slot's value from what the caller said since the flow began (latest first).
+
+        A free-text slot (``text``, or a regex that did not match) takes only the direct answer
+        to its own question; a typed one (an order id, a zip) is taken from anything said.
+        """
+        typed = slot.extract in EXTRACTORS or slot.extract.startswith("choice:")
         extract = extractor(slot.extract)
         for asked, text in reversed(said):
+            direct = asked == slot.ask
+            if not typed and slot.extract == "text" and not direct:
+                continue
             value = extract(text)
-            if value is None and asked == slot.ask and slot.extract not in EXTRACTORS:
-                value = text.strip() or None  # the direct answer to this slot's question
+            if value is None and direct and not typed:
+                value = text.strip() or None
             if value is not None:
                 return value
         return None
