@@ -631,6 +631,30 @@ def test_agent_id_with_other_fields_is_invalid_config() -> None:
     assert session.state == "connecting"
 
 
+def test_agent_id_binds_the_stored_line_with_its_greeting() -> None:
+    other = SupportLine(line_id="billing", name="Billing", greeting="Billing here.")
+    session = _session()
+    session.lines = {"demo-retail": LINE, "billing": other}
+
+    actions = session.on_frame(_frame("session.update", session={"agent_id": "billing"}), T0)
+
+    assert session.state == "ready" and session.line is other
+    started = next(p for p in _published(actions) if isinstance(p, CallStarted))
+    assert started.line_id == "billing"
+    agent = next(f for f in _sent(actions) if f["type"] == "transcript.agent")
+    assert agent["text"] == "Billing here."
+
+
+def test_an_unknown_agent_id_is_invalid_config() -> None:
+    session = _session()
+    session.lines = {"demo-retail": LINE}
+
+    error = _single_error(session.on_frame(_frame("session.update", session={"agent_id": "x"}), T0))
+
+    assert (error["code"], error["param"]) == ("invalid_config", "session.agent_id")
+    assert session.state == "connecting" and session.line is LINE
+
+
 def test_agent_id_after_ready_is_immutable() -> None:
     session = _session()
     _ready(session)

@@ -10,6 +10,7 @@ import copy
 import json
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -120,6 +121,8 @@ class VoiceSession:
     max_session_s: int
     max_frame_bytes: int
     channel: Literal["voice_agent", "twilio", "text"] = "voice_agent"
+    # The lines a session may bind by ``agent_id`` (a stored agent is a support line).
+    lines: Mapping[str, SupportLine] = field(default_factory=dict)
     state: State = "connecting"
     config: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULT_CONFIG))
     context: list[dict[str, Any]] = field(default_factory=list)
@@ -244,9 +247,17 @@ class VoiceSession:
                 raise ProtocolError(
                     "invalid_config", "agent_id must be the only field", "session.agent_id"
                 )
-            raise ProtocolError(
-                "invalid_config", "unknown agent_id for this gateway", "session.agent_id"
+            line = (
+                self.lines.get(session["agent_id"])
+                if isinstance(session["agent_id"], str)
+                else None
             )
+            if line is None:
+                raise ProtocolError(
+                    "invalid_config", "unknown agent_id for this gateway", "session.agent_id"
+                )
+            self.line = line  # the stored agent: its greeting, prompt, voice and tools
+            return self._become_ready(now)
         self.config = apply_update(self.config, session, ready=self.state == "ready")
         self.changes += 1
         if self.state == "connecting":

@@ -253,6 +253,7 @@ async def serve_voice_socket(websocket: WebSocket, ctx: GatewayContext) -> None:
     session = VoiceSession(
         session_id=new_session_id(),
         line=ctx.lines[ctx.settings.default_line],
+        lines=ctx.lines,
         started_at=time.time(),
         max_session_s=max_session_s,
         max_frame_bytes=ctx.settings.max_frame_bytes,
