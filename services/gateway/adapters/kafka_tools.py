@@ -74,6 +74,12 @@ class KafkaToolClient:
         started = time.monotonic()
         if len(self._pending) >= MAX_PENDING_CALLS or tool_call_id in self._pending:
             return ToolOutcome("error", error="the system is busy; try again shortly")
+        if not self.listening.is_set():
+            # A result published before we listen would be missed: wait (bounded) to listen.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.listening.wait(), min(2.0, tool.timeout_s / 2))
+            if not self.listening.is_set():
+                return ToolOutcome("error", error="could not reach the order system")
         deadline = datetime.now(UTC) + timedelta(seconds=tool.timeout_s)
         command = ToolExecute(
             tool_call_id=tool_call_id,
