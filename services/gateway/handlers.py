@@ -7,9 +7,10 @@ import logging
 import time
 from typing import Any
 
+from services.gateway.domain.actions import Action, Close, Send
 from services.gateway.domain.checkpoint import RESUME_WINDOW_S
 from services.gateway.domain.protocol import error_frame
-from services.gateway.domain.session import Action, Close, Send, VoiceSession
+from services.gateway.domain.session import VoiceSession
 from services.gateway.ports import SessionStore
 from shared.events import CallEnded, EventPayload
 from shared.lines import SupportLine

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from services.gateway.domain.actions import Send
 from services.gateway.domain.config import DEFAULT_CONFIG, apply_update
 from services.gateway.domain.protocol import (
     ProtocolError,
@@ -15,7 +16,7 @@ from services.gateway.domain.protocol import (
     parse_client_frame,
     text_field,
 )
-from services.gateway.domain.session import Send, VoiceSession, new_session_id
+from services.gateway.domain.session import VoiceSession, new_session_id
 from shared.lines import SupportLine
 
 LINE = SupportLine(line_id="demo-retail", name="Demo", config_hash="sha256:abc")

@@ -9,18 +9,10 @@ from typing import Any
 
 import pytest
 
+from services.gateway.domain.actions import Action, CancelReply, Close, Publish, Respond, Send
 from services.gateway.domain.config import DEFAULT_CONFIG
 from services.gateway.domain.protocol import MAX_TEXT_CHARS
-from services.gateway.domain.session import (
-    Action,
-    CancelReply,
-    Close,
-    Publish,
-    Respond,
-    Send,
-    VoiceSession,
-    new_session_id,
-)
+from services.gateway.domain.session import VoiceSession, new_session_id
 from shared.events import (
     CallEnded,
     CallStarted,

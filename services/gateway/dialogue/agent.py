@@ -35,6 +35,8 @@ from services.gateway.dialogue.speech_style import for_speech, looks_like_json
 
 GENERIC_SORRY = "Sorry, I'm having trouble right now. Could you say that again?"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*\u2022]|\d{1,3}[.)])\s+")
+_MAYBE_MARKER = re.compile(r"^\s*(?:\d{1,3}[.)]?|[-*\u2022])?$")
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,8 @@ class Agent:
         provider: DialogueProvider = self.primary
         said_anything = False
         started = time.monotonic()
-        for round_no in range(self.settings.max_tool_rounds + 1):
+        rounds = 0  # tool rounds run; switching to the fallback does not use one up
+        while True:
             calls: list[ToolCallRequest] = []
             try:
                 async for item in self._generate(provider, messages, functions, started):
@@ -178,11 +181,13 @@ class Agent:
                     yield Say(self.settings.fallback_phrase)
                     said_anything = True
                 provider = self.fallback
+                started = time.monotonic()  # the fallback gets its own time budget
                 continue
             if not calls:
                 break
-            if round_no == self.settings.max_tool_rounds:
+            if rounds == self.settings.max_tool_rounds:
                 break  # the model keeps calling tools: stop and say what we have
+            rounds += 1
             assistant: Message = {
                 "role": "assistant",
                 "content": None,
@@ -219,7 +224,7 @@ class Agent:
         started: float,
     ) -> AsyncIterator[Say | FirstToken | ToolCallRequest]:
         """One provider call: sentences as they complete, then tool calls. Bounded in time."""
-        pending = ""
+        splitter = SentenceSplitter()
         first = True
         stream = provider.stream(messages, functions, max_tokens=self.settings.max_tokens)
         iterator = aiter(stream)
@@ -242,13 +247,12 @@ class Agent:
                     yield item
                     continue
                 assert isinstance(item, TextDelta)
-                pending += item.text
-                *sentences, pending = _SENTENCE_END.split(pending)
-                for sentence in sentences:
+                for sentence in splitter.feed(item.text):
                     if spoken := _speakable(sentence):
                         yield Say(spoken)
-            if spoken := _speakable(pending):
-                yield Say(spoken)
+            for sentence in splitter.flush():
+                if spoken := _speakable(sentence):
+                    yield Say(spoken)
         finally:
             close = getattr(iterator, "aclose", None)
             if close is not None:
@@ -305,7 +309,42 @@ class Agent:
 
 
 def _speakable(sentence: str) -> str:
-    sentence = sentence.strip()
-    if not sentence or looks_like_json(sentence):
-        return ""
-    return for_speech(sentence)
+    spoken = for_speech(sentence)  # markdown goes first: a leading link is not JSON
+    return "" if not spoken or looks_like_json(spoken) else spoken
+
+
+class SentenceSplitter:
+    """Streamed text into whole sentences, list markers dropped at the start of each line.
+
+    A sentence is handed on as soon as it ends (``. ! ?`` and a space) or its line does, so
+    speech starts before the model has finished writing.
+    """
+
+    def __init__(self) -> None:
+        self._pending = ""
+        self._line_start = True
+
+    def feed(self, text: str) -> list[str]:
+        self._pending += text
+        out: list[str] = []
+        while True:
+            if self._line_start:
+                marker = _LIST_MARKER.match(self._pending)
+                if marker is not None:
+                    self._pending = self._pending[marker.end() :]
+                elif _MAYBE_MARKER.match(self._pending):
+                    return out  # "1" may become "1. ": wait for more text
+                self._line_start = False
+            head, newline, rest = self._pending.partition("\n")
+            *sentences, tail = _SENTENCE_END.split(head)
+            out.extend(sentences)
+            if not newline:
+                self._pending = tail
+                return out
+            if tail.strip():
+                out.append(tail)
+            self._pending, self._line_start = rest, True
+
+    def flush(self) -> list[str]:
+        rest, self._pending = self._pending, ""
+        return [rest] if rest.strip() else []

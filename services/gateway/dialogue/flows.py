@@ -122,26 +122,38 @@ class FlowProvider:
     # -- internals -----------------------------------------------------------------------------
 
     def _active_flow(self, messages: list[Message]) -> tuple[Flow | None, list[tuple[str, str]]]:
-        """The flow the caller is in, and (question asked, answer) pairs since it began."""
-        said: list[tuple[str, str]] = []
+        """The flow the caller is in, and its (question just asked, caller's answer) pairs.
+
+        A caller answering one of a flow's questions stays in that flow, whatever the answer
+        says ("my order number is ORD-77315" while cancelling is still cancelling); otherwise
+        the caller's last words choose the flow.
+        """
+        turns: list[tuple[str, str]] = []  # (the agent's question just before, what was said)
         asked = ""
-        for message in reversed(messages):
+        for message in messages:
             role, content = message.get("role"), message.get("content") or ""
             if role == "user":
-                said.append((asked, content))
-                flow = self._matching_flow(content)
-                if flow is not None:
-                    return flow, list(reversed(said))
+                turns.append((asked, content))
                 asked = ""
             elif role == "assistant":
-                if message.get("tool_calls") or content not in self._asks:
-                    break  # the last flow finished, or the agent said something else
-                asked = content
-        # Still answering a question: the flow that asked it.
-        first_ask = said[-1][0] if said else ""
-        if first_ask in self._asks:
-            return self._asks[first_ask][0], list(reversed(said))
-        return None, said
+                asked = "" if message.get("tool_calls") else content
+            elif role == "tool":
+                asked = ""
+        if not turns:
+            return None, []
+        asked, last = turns[-1]
+        if asked not in self._asks:
+            flow = self._matching_flow(last)
+            return flow, [turns[-1]]
+        flow = self._asks[asked][0]
+        start = len(turns) - 1
+        while start > 0 and self._asks.get(turns[start][0], (None,))[0] is flow:
+            start -= 1  # back to the words that opened the flow
+        if self._asks.get(turns[start][0], (None,))[0] is not flow:
+            opener = turns[start][1]
+            if self._matching_flow(opener) is not flow:
+                start += 1  # the opener belonged to something else
+        return flow, turns[start:]
 
     def _matching_flow(self, text: str) -> Flow | None:
         text = written_ids(text)
@@ -172,7 +184,8 @@ class FlowProvider:
     def _after_tool(self, messages: list[Message]) -> list[DialogueOutput]:
         result_message = messages[-1]
         call_id = str(result_message.get("tool_call_id", ""))
-        flow = next((f for f in self.line.flows if call_id.startswith(f"flow_{f.intent}_")), None)
+        intent = call_id[len("flow_") :].rsplit("_", 1)[0] if call_id.startswith("flow_") else ""
+        flow = next((f for f in self.line.flows if f.intent == intent), None)
         if flow is None:
             return [TextDelta(self._fallback)]
         try:
@@ -185,8 +198,26 @@ class FlowProvider:
         if isinstance(result, str):  # a client tool answers with a string, often JSON
             with contextlib.suppress(ValueError):
                 result = json.loads(result)
-        slots = _arguments_of(messages, call_id)
+        slots = self._slots_before(messages, call_id, flow)
         return [TextDelta(render(flow.say, slots, result, self.line.policies))]
+
+    def _slots_before(self, messages: list[Message], call_id: str, flow: Flow) -> dict[str, str]:
+        """The flow's slots as they were when it called the tool (arguments may rename them)."""
+        index = next(
+            (
+                i
+                for i, m in enumerate(messages)
+                if any(c.get("id") == call_id for c in m.get("tool_calls") or [])
+            ),
+            len(messages),
+        )
+        slots = _arguments_of(messages, call_id)
+        _, said = self._active_flow(messages[:index])
+        for slot in flow.slots:
+            value = self._slot_value(slot, said)
+            if value is not None:
+                slots[slot.name] = value
+        return slots
 
 
 def _arguments_of(messages: list[Message], call_id: str) -> dict[str, str]:

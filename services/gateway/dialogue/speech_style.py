@@ -25,7 +25,7 @@ ID_PREFIXES = {
 
 _ID = re.compile(
     r"\b(?:(?P<word>(?:" + "|".join(ID_PREFIXES.values()) + r")(?: number)?)\s+)?"
-    r"(?P<prefix>" + "|".join(ID_PREFIXES) + r")-(?P<digits>[0-9]{3,12})\b",
+    r"#?(?P<prefix>" + "|".join(ID_PREFIXES) + r")-(?P<digits>[0-9]{3,12})\b",
     re.I,
 )
 _LONG_NUMBER = re.compile(r"(?<![\d$])(?<!\d[.,])\d{5,}(?!\d|[.,]\d)")
@@ -61,7 +61,7 @@ def looks_like_json(text: str) -> bool:
 
 def for_speech(text: str) -> str:
     """The text as the agent should say it; empty when nothing speakable is left."""
-    text = _MARKUP.sub(lambda m: m.group("label") or "", text)
+    text = _MARKUP.sub(lambda m: m.group("label") or "", text).replace("*", "")
     lines = [_LIST_ITEM.sub("", line).strip() for line in text.splitlines()]
     text = " ".join(_end_sentence(line) if i < len(lines) - 1 else line
                     for i, line in enumerate(lines) if line)  # fmt: skip

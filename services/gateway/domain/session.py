@@ -14,6 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from services.gateway.domain.actions import (
+    Action,
+    CancelReply,
+    Close,
+    Hear,
+    Publish,
+    Respond,
+    Send,
+    Speak,
+)
 from services.gateway.domain.checkpoint import Checkpoint
 from services.gateway.domain.client_tools import parse_tool_result, tool_call_frame
 from services.gateway.domain.config import DEFAULT_CONFIG, apply_update
@@ -31,7 +41,6 @@ from shared.audio.codecs import WIRE_FORMATS
 from shared.events import (
     CallEnded,
     CallStarted,
-    EventPayload,
     Interruption,
     ToolCall,
     ToolResult,
@@ -44,51 +53,6 @@ from shared.lines import SupportLine
 MAX_CONTEXT_MESSAGES = 200
 
 
-@dataclass(frozen=True)
-class Send:
-    frame: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Publish:
-    payload: EventPayload
-
-
-@dataclass(frozen=True)
-class Close:
-    code: int
-    reason: str
-
-
-@dataclass(frozen=True)
-class Hear:
-    """Caller audio (decoded from base64, still in the input encoding) for the listener."""
-
-    audio: bytes
-
-
-@dataclass(frozen=True)
-class Speak:
-    """Say ``text`` as reply ``reply_id``; the I/O layer reports back with ``finish_reply``."""
-
-    reply_id: str
-    item_id: str
-    text: str
-
-
-@dataclass(frozen=True)
-class CancelReply:
-    """Stop the reply being spoken (``reply.cancel``); it ends as interrupted."""
-
-
-@dataclass(frozen=True)
-class Respond:
-    """Run an agent turn over the conversation; ``instructions`` is a one-shot system note."""
-
-    instructions: str | None = None
-
-
-Action = Send | Publish | Close | Hear | Speak | CancelReply | Respond
 # Client tool calls one session may have outstanding; a model asking for more is told no.
 MAX_PENDING_TOOLS = 16
 # Audio may arrive at most this much faster than real time (plus a burst allowance).
@@ -411,6 +375,10 @@ class VoiceSession:
                 )
             )
         ]
+        if client and len(self.pending_tools) >= MAX_PENDING_TOOLS:
+            self.pending_tools[call_id] = (name, now)
+            too_many = {"status": "error", "error": "too many tool calls at once"}
+            return actions + self._settle_tool(call_id, now, too_many)
         if client:
             self.pending_tools[call_id] = (name, now)
             self.changes += 1

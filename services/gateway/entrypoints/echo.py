@@ -10,7 +10,8 @@ import base64
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from services.gateway.domain.session import Action, Speak, VoiceSession
+from services.gateway.domain.actions import Action, Speak
+from services.gateway.domain.session import VoiceSession
 from shared.audio.codecs import WIRE_FORMATS
 
 ECHO_REPLY_ID = "reply_echo"

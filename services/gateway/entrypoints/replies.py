@@ -27,7 +27,8 @@ from services.gateway.dialogue.agent import (
     ToolStarted,
 )
 from services.gateway.dialogue.prompt import model_messages
-from services.gateway.domain.session import Action, Publish, Respond, VoiceSession
+from services.gateway.domain.actions import Action, Publish, Respond
+from services.gateway.domain.session import VoiceSession
 from shared.events import DialogueFallback
 
 log = logging.getLogger(__name__)

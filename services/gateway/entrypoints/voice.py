@@ -15,7 +15,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-from services.gateway.domain.session import Action, Publish, Speak, VoiceSession
+from services.gateway.domain.actions import Action, Publish, Speak
+from services.gateway.domain.session import VoiceSession
 from services.gateway.domain.turn_detection import TurnDetector, is_backchannel
 from services.gateway.pipeline.inference import Audio, InferencePool, SpeechModels, synthesize_all
 from services.gateway.pipeline.listener import (

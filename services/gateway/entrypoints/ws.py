@@ -24,8 +24,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from services.gateway import handlers
 from services.gateway.dialogue.service import DialogueService
-from services.gateway.domain.protocol import ProtocolError, parse_client_frame
-from services.gateway.domain.session import (
+from services.gateway.domain.actions import (
     Action,
     CancelReply,
     Close,
@@ -34,9 +33,9 @@ from services.gateway.domain.session import (
     Respond,
     Send,
     Speak,
-    VoiceSession,
-    new_session_id,
 )
+from services.gateway.domain.protocol import ProtocolError, parse_client_frame
+from services.gateway.domain.session import VoiceSession, new_session_id
 from services.gateway.entrypoints.echo import EchoChannel
 from services.gateway.entrypoints.replies import Replier, ReplyOutput, TextOutput
 from services.gateway.entrypoints.voice import VoiceChannel
