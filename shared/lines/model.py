@@ -22,6 +22,14 @@ ARGUMENT_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 ENV_PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 
 
+def function_definition(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """A tool as an OpenAI-style function definition, the shape dialogue models read."""
+    return {
+        "type": "function",
+        "function": {"name": name, "description": description, "parameters": parameters},
+    }
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -83,15 +91,7 @@ class ToolSpec(_Strict):
         return self
 
     def as_function(self) -> dict[str, Any]:
-        """The OpenAI-style function definition the dialogue model sees."""
-        return {
-            "type": "function",
-            "function": {
-                "name": self.name,
-                "description": self.description,
-                "parameters": self.parameters,
-            },
-        }
+        return function_definition(self.name, self.description, self.parameters)
 
 
 class FlowSlot(_Strict):

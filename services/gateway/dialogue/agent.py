@@ -32,6 +32,7 @@ from services.gateway.dialogue.base import (
     ToolCallRequest,
 )
 from services.gateway.dialogue.speech_style import for_speech, looks_like_json
+from shared.lines.model import function_definition
 
 GENERIC_SORRY = "Sorry, I'm having trouble right now. Could you say that again?"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -52,14 +53,7 @@ class AgentTool:
     filler: str | None = None
 
     def as_function(self) -> dict[str, Any]:
-        return {
-            "type": "function",
-            "function": {
-                "name": self.name,
-                "description": self.description,
-                "parameters": self.parameters,
-            },
-        }
+        return function_definition(self.name, self.description, self.parameters)
 
 
 @dataclass(frozen=True)
