@@ -114,7 +114,9 @@ class ToolExecutor:
             return done("error", None, INTERNAL, 0)
         if len(self._abandoned) >= MAX_ABANDONED:
             return done("error", None, UNAVAILABLE, 0)
-        deadline = started + remaining
+        # The command's deadline, capped by the tool's own timeout: every wait has a bound even
+        # when a caller sends a far-off deadline.
+        deadline = started + min(remaining, tool.spec.timeout_seconds)
         progress = _Progress()
         attempt = asyncio.create_task(
             self._attempts(tool, command, runtime, deadline, progress),
