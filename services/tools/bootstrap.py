@@ -65,7 +65,9 @@ def create_app(settings: ToolsSettings) -> FastAPI:
     client = httpx.AsyncClient(
         limits=httpx.Limits(max_connections=HTTP_CONNECTIONS), follow_redirects=False
     )
-    executor = build_executor(settings, crm, CelerySideEffects(celery_client(settings)), client)
+    executor = build_executor(
+        settings, crm, CelerySideEffects(celery_client(settings), settings.mail.queue), client
+    )
     producer = BufferedProducer(settings.kafka, client_id="tools")
     topics = {"tool.completed": settings.kafka.topic(RESULTS_TOPIC)}
     events_topic = settings.kafka.topic(CALL_EVENTS_TOPIC)

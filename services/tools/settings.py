@@ -53,6 +53,8 @@ class MailSettings(BaseSettings):
     smtp_timeout_s: float = Field(10.0, gt=0, le=120, validation_alias=_env("TOOLS_SMTP_TIMEOUT_S"))
     sender: str = Field("returns@acme-outfitters.example", validation_alias=_env("TOOLS_MAIL_FROM"))
     mail_dir: Path = Field(Path(".switchboard/mail"), validation_alias=_env("TOOLS_MAIL_DIR"))
+    # The Celery queue of the tools worker (tests use their own).
+    queue: str = Field("tools", max_length=100, validation_alias=_env("TOOLS_CELERY_QUEUE"))
     # Celery retries of a failed email before it is dead-lettered, and the first backoff.
     max_retries: int = Field(5, ge=0, le=50, validation_alias=_env("TOOLS_MAIL_MAX_RETRIES"))
     retry_backoff_s: float = Field(

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.support.tools are parameters here)
 """The tools service as a process over the real broker and Postgres (acceptance of issue #5):
 redelivery gives one effect, a hanging backend times out at its deadline, SIGKILL mid-flight
 and a restart execute nothing twice, an expired command does not run."""
@@ -5,72 +6,25 @@ and a restart execute nothing twice, an expired command does not run."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from infra.localstack.infrastructure import free_port
-from services.tools.seed.loader import plain_dsn, seed_crm
+from services.tools.seed.loader import plain_dsn
 from shared.kafka.producer import BufferedProducer
 from shared.settings import KafkaSettings, PostgresSettings
 from tests.support.processes import ServiceProcess
-from tests.support.tools import Tail, command, write_config
-
-
-@pytest.fixture
-async def hanging_server() -> AsyncIterator[str]:
-    """An HTTP server that accepts requests and never answers."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-        await reader.read(65536)
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    for writer in held:
-        writer.close()
-    server.close()
-
-
-@pytest.fixture
-async def tools_env(
-    service_env: dict[str, str],
-    postgres: PostgresSettings,
-    db_schema: str,
-    unique: str,
-    tmp_path: Path,
-    hanging_server: str,
-) -> dict[str, str]:
-    await seed_crm(postgres, db_schema, customers=300, orders=1500, now=datetime.now(UTC))
-    return {
-        **service_env,
-        "TOOLS_DB_SCHEMA": db_schema,
-        "TOOLS_CONSUMER_GROUP": f"tools-{unique}",
-        "LINES_DIR": str(write_config(tmp_path / "config", hanging_server)),
-    }
-
-
-@pytest.fixture
-def tools(tools_env: dict[str, str], log_dir: Path) -> Iterator[ServiceProcess]:
-    proc = ServiceProcess("tools", free_port(), tools_env, log_dir).start()
-    try:
-        proc.wait_ready(60)
-        yield proc
-    finally:
-        proc.stop()
-
-
-@pytest.fixture
-async def producer(kafka: KafkaSettings) -> AsyncIterator[BufferedProducer]:
-    producer = BufferedProducer(kafka, client_id="test-gateway")
-    await producer.start()
-    yield producer
-    await producer.close()
+from tests.support.tools import (  # noqa: F401 (fixtures)
+    Tail,
+    command,
+    hanging_server,
+    producer,
+    tools,
+    tools_env,
+)
 
 
 async def send(producer: BufferedProducer, kafka: KafkaSettings, *envelopes: object) -> None:

@@ -6,17 +6,23 @@ import asyncio
 import contextlib
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from infra.localstack.infrastructure import free_port
+from services.tools.seed.loader import seed_crm
 from shared.events import Envelope, ToolExecute, new_event
+from shared.kafka.producer import BufferedProducer
 from shared.lines import DEFAULT_LINES_DIR, DEFAULT_TOOLS_DIR
+from shared.settings import KafkaSettings, PostgresSettings
+from tests.support.processes import ServiceProcess
 
 
 def write_config(root: Path, http_base: str) -> Path:
@@ -121,3 +127,59 @@ class Tail:
                 self.records.extend(records)
             if batch:
                 self._arrived.set()
+
+
+# -- fixtures (import them into a test module) ----------------------------------------
+
+
+@pytest.fixture
+async def hanging_server() -> AsyncIterator[str]:
+    """An HTTP server that accepts requests and never answers."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        await reader.read(65536)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    for writer in held:
+        writer.close()
+    server.close()
+
+
+@pytest.fixture
+async def tools_env(
+    service_env: dict[str, str],
+    postgres: PostgresSettings,
+    db_schema: str,
+    unique: str,
+    tmp_path: Path,
+    hanging_server: str,
+) -> dict[str, str]:
+    await seed_crm(postgres, db_schema, customers=300, orders=1500, now=datetime.now(UTC))
+    return {
+        **service_env,
+        "TOOLS_DB_SCHEMA": db_schema,
+        "TOOLS_CONSUMER_GROUP": f"tools-{unique}",
+        "LINES_DIR": str(write_config(tmp_path / "config", hanging_server)),
+    }
+
+
+@pytest.fixture
+def tools(tools_env: dict[str, str], log_dir: Path) -> Iterator[ServiceProcess]:
+    proc = ServiceProcess("tools", free_port(), tools_env, log_dir).start()
+    try:
+        proc.wait_ready(60)
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+async def producer(kafka: KafkaSettings) -> AsyncIterator[BufferedProducer]:
+    producer = BufferedProducer(kafka, client_id="test-gateway")
+    await producer.start()
+    yield producer
+    await producer.close()

@@ -12,7 +12,6 @@ from services.tools.domain.execution import BackendError
 from services.tools.settings import ToolsSettings
 
 RETURN_LABEL_TASK = "tools.send_return_label"
-QUEUE = "tools"
 ENQUEUE_TIMEOUT_S = 2.0
 
 
@@ -21,7 +20,7 @@ def celery_client(settings: ToolsSettings) -> Celery:
     one quick retry, then the enqueue fails and the tool answers ``label: delayed``."""
     celery = Celery("switchboard-tools", broker=settings.redis.url.get_secret_value())
     celery.conf.update(
-        task_default_queue=QUEUE,
+        task_default_queue=settings.mail.queue,
         broker_connection_timeout=settings.redis.timeout_s,
         broker_connection_retry=False,
         task_publish_retry_policy={"max_retries": 1, "interval_start": 0.1},
@@ -32,8 +31,9 @@ def celery_client(settings: ToolsSettings) -> Celery:
 class CelerySideEffects:
     """``SideEffects`` by ``send_task`` (by name: the service does not import the worker)."""
 
-    def __init__(self, celery: Any) -> None:
+    def __init__(self, celery: Any, queue: str) -> None:
         self._celery = celery
+        self._queue = queue
 
     async def send_return_label(
         self, *, rma_id: str, call_id: str, line_id: str, tool_call_id: str
@@ -44,7 +44,7 @@ class CelerySideEffects:
             # send_task blocks on the broker connection: a thread, bounded.
             await asyncio.wait_for(
                 asyncio.to_thread(
-                    self._celery.send_task, RETURN_LABEL_TASK, kwargs=kwargs, queue=QUEUE
+                    self._celery.send_task, RETURN_LABEL_TASK, kwargs=kwargs, queue=self._queue
                 ),
                 ENQUEUE_TIMEOUT_S,
             )

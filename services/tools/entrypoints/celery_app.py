@@ -1,8 +1,9 @@
 """Celery worker of the tools service: slow side effects (the return-label email).
 
-``celery -A services.tools.entrypoints.celery_app worker -Q tools``. Its own app and queue: the
-analytics worker runs analytics' jobs, this one the tools service's, each scaled on its own
-(``make up`` runs one of each). Like ``__main__`` it builds the settings once, at start.
+``celery -A services.tools.entrypoints.celery_app worker -Q tools`` (``TOOLS_CELERY_QUEUE``).
+Its own app and queue: the analytics worker runs analytics' jobs, this one the tools
+service's, each scaled on its own (``make up`` runs one of each). Like ``__main__`` it
+builds the settings once, at start.
 
 Retries: exponential backoff from ``TOOLS_MAIL_RETRY_BACKOFF_S``, ``TOOLS_MAIL_MAX_RETRIES``
 times; after the last, a dead-letter row and a ``tool.side_effect`` event with status failed.
@@ -21,14 +22,13 @@ from services.tools.settings import ToolsSettings
 from shared.telemetry.logs import setup_logging
 
 log = logging.getLogger(__name__)
-QUEUE = "tools"
 
 
 def create_celery_app(settings: ToolsSettings) -> Celery:
     broker = settings.redis.url.get_secret_value()
     celery = Celery("switchboard-tools", broker=broker)
     celery.conf.update(
-        task_default_queue=QUEUE,
+        task_default_queue=settings.mail.queue,
         task_acks_late=True,  # a worker killed mid-task leaves it to be redelivered
         task_reject_on_worker_lost=True,
         task_time_limit=120,  # hard bound on one email
