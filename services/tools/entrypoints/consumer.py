@@ -36,6 +36,7 @@ from shared.telemetry.metrics import CONSUMER_RECORDS
 
 log = logging.getLogger(__name__)
 DLQ_TOPIC = "cc.dlq.v1"
+FETCH_MAX_WAIT_MS = 10
 DEDUPE_CAPACITY = 50_000  # event ids remembered per process (oldest forgotten first)
 Handle = Callable[[ConsumedEvent], Awaitable[None]]
 
@@ -121,6 +122,9 @@ class CommandConsumer:
             client_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            # A tool call is on a caller's critical path: ask the broker to answer a fetch at
+            # once rather than hold it for more data (aiokafka's default waits up to 500 ms).
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
             request_timeout_ms=int(self._settings.request_timeout_s * 1000) + 35_000,
         )
         consumer.subscribe([self._topic], listener=_Listener(self))
