@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up down logs status test test-fast lint typecheck format bench eval schemas system-deps clean
+.PHONY: up down logs status test test-fast lint typecheck format bench eval schemas system-deps clean seed
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml
 ## up: start the whole platform on this machine; returns once every part answers its health check
 up: $(STAMP)
 	@$(PY) -m infra.localstack up
+
+## seed: (re)load the CRM's deterministic demo data (replaces what it holds; `make up` seeds
+## only an empty CRM). DATABASE_URL / TOOLS_DB_SCHEMA choose where.
+seed: $(STAMP)
+	$(PY) -m services.tools.seed
 
 ## down: stop exactly what `make up` started
 down:

@@ -2,9 +2,10 @@
 
 import asyncio
 
-from bench import backbone, echo, voice
+from bench import backbone, echo, tools, voice
 
 if __name__ == "__main__":
     asyncio.run(backbone.main())
+    asyncio.run(tools.main())
     asyncio.run(voice.main())
     asyncio.run(echo.main())

@@ -11,6 +11,9 @@ from pathlib import Path
 from infra.localstack.paths import LOGS, RUN
 
 CELERY_APP = "services.analytics.entrypoints.celery_app"
+# The tools service's own worker (return-label emails), on its own queue: each service owns its
+# tasks and scales its worker alone; the cost is one more small process.
+TOOLS_CELERY_APP = "services.tools.entrypoints.celery_app"
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class ServiceSpec:
 
 
 def service_specs(ports: dict[str, int]) -> list[ServiceSpec]:
-    """The four services, the Celery worker and Celery beat."""
+    """The four services, the Celery workers (analytics, tools) and Celery beat."""
     py = sys.executable
     return [
         ServiceSpec("gateway", (py, "-m", "services.gateway"), ports["gateway"]),
@@ -54,6 +57,24 @@ def service_specs(ports: dict[str, int]) -> list[ServiceSpec]:
                 "--concurrency=1",
                 "--without-gossip",
                 "--without-mingle",
+            ),
+            ready_marker=" ready.",
+        ),
+        ServiceSpec(
+            "celery-tools-worker",
+            (
+                py,
+                "-m",
+                "celery",
+                "-A",
+                TOOLS_CELERY_APP,
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=1",
+                "--without-gossip",
+                "--without-mingle",
+                "-Q",
+                "tools",
             ),
             ready_marker=" ready.",
         ),

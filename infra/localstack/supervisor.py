@@ -20,7 +20,7 @@ from typing import IO
 
 from infra.localstack import devkeys
 from infra.localstack.infrastructure import Infrastructure, TansuBroker, resolve
-from infra.localstack.paths import REPO, STACK_ENV, STATE, SUPERVISOR_PID, ensure_dirs
+from infra.localstack.paths import LOGS, REPO, STACK_ENV, STATE, SUPERVISOR_PID, ensure_dirs
 from infra.localstack.services import ServiceSpec, service_specs
 from shared.kafka.topics import ensure_topics, load_topic_specs
 from shared.settings import KafkaSettings
@@ -30,6 +30,7 @@ log = logging.getLogger("supervisor")
 RESTART_BACKOFF_MAX_S = 30.0
 HEALTHY_UPTIME_S = 60.0
 STOP_GRACE_S = 25.0
+SEED_TIMEOUT_S = 180.0
 DEFAULT_PORTS = {"gateway": 8080, "session": 8081, "tools": 8082, "analytics": 8083}
 
 
@@ -143,6 +144,29 @@ def _revive_broker(infra: Infrastructure, kafka: KafkaSettings) -> None:
             asyncio.run(ensure_topics(kafka, load_topic_specs(), timeout_s=30))
 
 
+def seed_crm_if_empty(env: dict[str, str]) -> None:
+    """Load the CRM demo data on the first start (``--if-empty``: a later start keeps it).
+
+    Bounded: past ``SEED_TIMEOUT_S`` (or on failure) the stack starts anyway with what the CRM
+    holds, and the seed log says why; ``make seed`` retries it.
+    """
+    with (LOGS / "seed.log").open("ab") as out:
+        try:
+            code = subprocess.run(
+                [sys.executable, "-m", "services.tools.seed", "--if-empty"],
+                env=env,
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                timeout=SEED_TIMEOUT_S,
+            ).returncode
+        except subprocess.TimeoutExpired:
+            code = -1
+    if code != 0:
+        log.error("seeding the CRM failed (exit %s); see .switchboard/logs/seed.log", code)
+
+
 def run() -> int:
     """The supervisor's main loop (``python -m infra.localstack supervise``)."""
     ensure_dirs()
@@ -168,6 +192,7 @@ def run() -> int:
         kafka = KafkaSettings(KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap)
         created = asyncio.run(ensure_topics(kafka, load_topic_specs(), timeout_s=30))
         log.info("topics created: %d", len(created))
+        seed_crm_if_empty(env)
         children = [Child(spec, env) for spec in service_specs(ports)]
         while not stopping:
             now = time.monotonic()

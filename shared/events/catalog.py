@@ -73,6 +73,19 @@ class ToolResult(EventPayload):
     duration_ms: int = Field(ge=0)
 
 
+class ToolSideEffect(EventPayload):
+    """A tool's slow follow-up (a Celery task) finished: the return label email, for one."""
+
+    event_type = "tool.side_effect"
+    tool_call_id: str = Field(max_length=100)
+    name: str = Field(max_length=100)  # the tool that asked for it
+    effect: str = Field(max_length=100)  # e.g. return_label_email
+    status: Literal["ok", "failed"]
+    attempts: int = Field(ge=0)
+    # What it is about (an RMA id); never personal data.
+    reference: str | None = Field(default=None, max_length=100)
+
+
 class TurnMetrics(EventPayload):
     event_type = "turn.metrics"
     turn: int = Field(ge=0)
@@ -131,6 +144,7 @@ CALL_EVENTS: tuple[type[EventPayload], ...] = (
     Interruption,
     ToolCall,
     ToolResult,
+    ToolSideEffect,
     TurnMetrics,
     DialogueFallback,
     SentimentScored,

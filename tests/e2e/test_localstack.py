@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import psutil
 import pytest
 import websockets
@@ -61,6 +62,9 @@ async def test_make_up_twice_then_a_call_then_make_down(
         SWITCHBOARD_KAFKA_PORT=str(kafka_port),
         ANALYTICS_DB_SCHEMA=db_schema,
         ANALYTICS_CONSUMER_GROUP=f"analytics-{unique}",
+        # The CRM seeded on first start goes to a schema of this test's own (dropped below).
+        TOOLS_DB_SCHEMA=f"{db_schema}_crm",
+        TOOLS_CONSUMER_GROUP=f"tools-{unique}",
     )
     started = time.monotonic()
     first = launcher("up", env, timeout=200)
@@ -108,6 +112,18 @@ async def test_make_up_twice_then_a_call_then_make_down(
     assert alive == [], f"processes left running: {alive}"
     bound = [p for p in [*ports.values(), kafka_port] if port_open("127.0.0.1", p)]
     assert bound == [], f"ports still bound: {bound}"
+    assert "seeded" in (state / "logs" / "seed.log").read_text()
+    database = read_env_file(state / "run" / "stack.env")["DATABASE_URL"]
+    await drop_schema(database, f"{db_schema}_crm")
+
+
+async def drop_schema(database_url: str, schema: str) -> None:
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    conn = await asyncpg.connect(dsn, timeout=5)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
 
 
 def _restarted(pid_file: Path, old_pid: int, port: int) -> bool:

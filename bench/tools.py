@@ -1,0 +1,203 @@
+"""Tool round trip over Kafka and one tools process's throughput (``python -m bench.tools``).
+
+A real tools service process (``python -m services.tools``) on loopback, with the embedded
+broker (or ``KAFKA_BOOTSTRAP_SERVERS``) and Postgres. The tool is ``store_info``: validated and
+answered from config without I/O, so the figures are the Kafka path's own cost (the no-op tool).
+
+1. Round trip, one command at a time: from the moment a "gateway" hands ``tool.execute`` to
+   its producer to the moment its consumer holds the ``tool.completed``; p50/p95/p99.
+2. Throughput: ``BURST`` commands published at once; replies per second until the last arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from infra.localstack.infrastructure import free_port, resolve
+from shared.events import Envelope, ToolExecute, new_event
+from shared.kafka.producer import BufferedProducer
+from shared.kafka.topics import ensure_topics, load_topic_specs
+from shared.settings import KafkaSettings
+
+STATE = Path(__file__).resolve().parents[1] / ".switchboard" / "bench"
+REPO = Path(__file__).resolve().parents[1]
+ROUND_TRIPS = 500
+BURST = 5000
+
+
+def _command(n: int) -> Envelope:
+    payload = ToolExecute(
+        tool_call_id=f"tc{n}",
+        name="store_info",
+        arguments={"topic": "hours"},
+        deadline_at=time_after(60),
+        reply_to="gw-bench",
+    )
+    return new_event(payload, call_id=f"sess_bench{n % 64}", line_id="demo-retail", source="bench")
+
+
+def time_after(seconds: float):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+def _pct(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1]
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the tools service exited; see .switchboard/bench/logs/tools.log")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the tools service did not become ready")
+
+
+class Replies:
+    """The gateway's side: reads the results topic and timestamps each reply on arrival."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self.kafka = kafka
+        self.arrived: dict[str, float] = {}
+        self.event = asyncio.Event()
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.kafka.bootstrap_servers,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=5,
+        )
+        await consumer.start()
+        try:
+            topic = self.kafka.topic("cc.tool-results.v1")
+            partitions = consumer.partitions_for_topic(topic)
+            while not partitions:
+                await consumer._client.force_metadata_update()
+                partitions = consumer.partitions_for_topic(topic)
+            consumer.assign([TopicPartition(topic, p) for p in partitions])
+            while True:
+                batch = await consumer.getmany(timeout_ms=100)
+                now = time.perf_counter()
+                for records in batch.values():
+                    for record in records:
+                        envelope = Envelope.from_json(record.value)
+                        self.arrived[envelope.payload["tool_call_id"]] = now
+                if batch:
+                    self.event.set()
+        finally:
+            await consumer.stop()
+
+    async def wait(self, count: int, timeout_s: float) -> None:
+        async with asyncio.timeout(timeout_s):
+            while len(self.arrived) < count:
+                self.event.clear()
+                await self.event.wait()
+
+
+async def measure(kafka: KafkaSettings) -> dict[str, float]:
+    producer = BufferedProducer(kafka, client_id="bench-gateway", buffer_size=BURST + 10)
+    await producer.start()
+    replies = Replies(kafka)
+    reader = asyncio.create_task(replies.run())
+    topic = kafka.topic("cc.tool-requests.v1")
+    try:
+        warm = _command(-1)
+        producer.publish(topic, warm)
+        await replies.wait(1, 90)
+        trips = []
+        for n in range(ROUND_TRIPS):
+            command = _command(n)
+            started = time.perf_counter()
+            producer.publish(topic, command)
+            await replies.wait(len(replies.arrived) + 1, 30)
+            trips.append((replies.arrived[f"tc{n}"] - started) * 1000)
+        base = len(replies.arrived)
+        commands = [_command(100_000 + n) for n in range(BURST)]
+        started = time.perf_counter()
+        for command in commands:
+            producer.publish(topic, command)
+        await replies.wait(base + BURST, 600)
+        elapsed = max(replies.arrived.values()) - started
+    finally:
+        reader.cancel()
+        await producer.close()
+    return {
+        "round_trip_p50_ms": _pct(trips, 50),
+        "round_trip_p95_ms": _pct(trips, 95),
+        "round_trip_p99_ms": _pct(trips, 99),
+        "throughput_commands_per_s": BURST / elapsed,
+    }
+
+
+async def main() -> None:
+    (STATE / "logs").mkdir(parents=True, exist_ok=True)
+    infra = await asyncio.to_thread(
+        resolve, state_dir=STATE, kafka_port=free_port(), database_name="switchboard_bench"
+    )
+    tag = uuid.uuid4().hex[:6]
+    schema = f"bench_tools_{tag}"
+    kafka = KafkaSettings(
+        KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap, KAFKA_TOPIC_PREFIX=f"bt{tag}."
+    )
+    port = free_port()
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
+        "KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
+        "DATABASE_URL": infra.database_url,
+        "REDIS_URL": infra.redis_url,
+        "TOOLS_DB_SCHEMA": schema,
+        "TOOLS_PORT": str(port),
+        "TOOLS_CONSUMER_GROUP": f"bench-tools-{tag}",
+        "LOG_LEVEL": "WARNING",
+    }
+    log = (STATE / "logs" / "tools.log").open("ab")
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        await ensure_topics(kafka, load_topic_specs())
+        proc = await asyncio.to_thread(
+            subprocess.Popen,
+            [sys.executable, "-m", "services.tools"],
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        await asyncio.to_thread(_wait_ready, f"http://127.0.0.1:{port}/readyz", proc)
+        figures = await measure(kafka)
+        print(f"tools ({ROUND_TRIPS} round trips, burst of {BURST}; kafka {infra.notes[0]})")
+        for name, value in figures.items():
+            print(f"  {name:32} {value:12,.1f}")
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(30)
+        log.close()
+        dsn = infra.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        conn = await asyncpg.connect(dsn, timeout=5)
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.close()
+        infra.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,61 @@
+"""Handlers of the tools service: commands in, events out (the entrypoint publishes them)."""
+
+from __future__ import annotations
+
+import uuid
+
+from services.tools.domain.execution import ToolCommand
+from services.tools.executor import ToolExecutor
+from shared.events import ToolCompleted, ToolExecute, ToolResult, new_event
+from shared.events.envelope import Envelope, EventPayload
+
+SOURCE = "tools"
+
+
+def reply_id(command_event_id: uuid.UUID, kind: str) -> uuid.UUID:
+    """A reply's event id, derived from the command's: a redelivered command's replies carry
+    the same ids, so consumers that are idempotent on ``event_id`` (analytics) keep one."""
+    return uuid.uuid5(command_event_id, kind)
+
+
+async def handle_tool_execute(
+    envelope: Envelope, payload: EventPayload, *, executor: ToolExecutor
+) -> list[Envelope]:
+    """Run the command; return its ``tool.completed`` reply and its ``tool.result`` call event.
+
+    Anything else on the requests topic is not ours to answer: no events.
+    """
+    if not isinstance(payload, ToolExecute):
+        return []
+    outcome = await executor.execute(
+        ToolCommand(
+            tool_call_id=payload.tool_call_id,
+            call_id=envelope.call_id,
+            line_id=envelope.line_id,
+            name=payload.name,
+            arguments=payload.arguments,
+            deadline_at=payload.deadline_at,
+            idempotency_key=payload.idempotency_key,
+            fence_key=f"event:{envelope.event_id}",
+        )
+    )
+    completed = ToolCompleted(
+        tool_call_id=payload.tool_call_id,
+        name=payload.name,
+        status=outcome.status,
+        result=outcome.result,
+        error=outcome.error,
+        duration_ms=outcome.duration_ms,
+        attempts=outcome.attempts,
+        reply_to=payload.reply_to,
+    )
+    result = ToolResult(
+        tool_call_id=payload.tool_call_id, status=outcome.status, duration_ms=outcome.duration_ms
+    )
+    ids = envelope.event_id
+    return [
+        new_event(completed, call_id=envelope.call_id, line_id=envelope.line_id, source=SOURCE,
+                  event_id=reply_id(ids, "tool.completed")),
+        new_event(result, call_id=envelope.call_id, line_id=envelope.line_id, source=SOURCE,
+                  event_id=reply_id(ids, "tool.result")),
+    ]  # fmt: skip
