@@ -13,6 +13,7 @@ from typing import Any
 
 from services.tools.domain.execution import BackendError, ToolRequest
 from services.tools.domain.orders import DEFAULT_POLICIES
+from services.tools.domain.summaries import summarize
 from services.tools.ports import CrmStore, SideEffects
 from shared.lines import SupportLine
 
@@ -46,7 +47,8 @@ class CrmTools:
         tool = self.tools.get(request.name)
         if tool is None:
             raise BackendError(f"{request.name} is not a built-in tool", retryable=False)
-        return await tool(request)
+        result = await tool(request)
+        return {**result, "summary": summarize(request.name, result)}
 
     async def find_customer(self, request: ToolRequest) -> dict[str, Any]:
         by = {

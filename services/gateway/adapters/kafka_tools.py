@@ -136,6 +136,9 @@ class KafkaToolClient:
             client_id=f"{self._gateway_id}-tool-results",
             enable_auto_commit=False,
             auto_offset_reset="latest",
+            # tansu holds an empty fetch for the whole wait (500 ms by default): every tool
+            # result would wait for it. 10 ms keeps the round trip near 20 ms.
+            fetch_max_wait_ms=10,
             request_timeout_ms=int(self._settings.request_timeout_s * 1000) + 35_000,
         )
         await asyncio.wait_for(consumer.start(), START_TIMEOUT_S)
