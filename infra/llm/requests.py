@@ -20,12 +20,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 CHAT_PATH = "/v1/chat/completions"
 # A long call's history is tens of kilobytes; beyond this the request is refused (413).
 MAX_BODY_BYTES = 2_000_000
+# For a request that names none. llama_cpp.server's own default, 0.8, is for open chat; at that
+# temperature the 1.5B model answered a tool result with "Done." or nothing. A support agent
+# wants the likely answer.
+DEFAULT_TEMPERATURE = 0.2
 _CHAT_REQUEST = TypeAdapter(CreateChatCompletionRequest)
 
 
 def normalize_chat_request(payload: dict[str, Any]) -> dict[str, Any]:
     """The same request in the form llama_cpp.server's request model accepts."""
     out = dict(payload)
+    out.setdefault("temperature", DEFAULT_TEMPERATURE)
     if "max_tokens" not in out and "max_completion_tokens" in out:
         out["max_tokens"] = out["max_completion_tokens"]  # the newer OpenAI name
     messages = []

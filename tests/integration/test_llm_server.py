@@ -27,9 +27,8 @@ ORDER = "Where is my order ORD-77315?"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     env = {"LLM_MODEL": "qwen2.5-coder-1.5b", "LLM_MAX_REQUESTS": "2", "LOG_FORMAT": "text"}
-    proc = ServiceProcess("llm", free_port(), env, Path(tmp_path_factory.mktemp("logs")))
-    proc.module = "infra.llm"
-    proc.start()
+    logs = Path(tmp_path_factory.mktemp("logs"))
+    proc = ServiceProcess("llm", free_port(), env, logs, module="infra.llm").start()
     try:
         proc.wait_ready(120)  # loads the model (and assembles it on a machine's first run)
         yield proc
@@ -71,7 +70,8 @@ def test_streamed_tool_call_then_answer_from_its_result(
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": ORDER},
     ]
-    base = {"tools": tools, "tool_choice": "auto", "max_tokens": 60}
+    # Temperature 0: the answer's wording is sampled otherwise, and this checks facts, not style.
+    base = {"tools": tools, "tool_choice": "auto", "max_tokens": 60, "temperature": 0}
 
     call = stream_chat(client, f"{server.url}/v1", {**base, "messages": messages})
 
@@ -107,11 +107,8 @@ def test_streamed_tool_call_then_answer_from_its_result(
 def test_a_request_beyond_the_bound_is_refused_at_once(
     server: ServiceProcess, client: httpx.Client
 ) -> None:
-    body = {
-        "messages": [{"role": "user", "content": "Count from one to thirty in words."}],
-        "max_tokens": 60,
-        "stream": True,
-    }
+    story = {"role": "user", "content": "Tell me a long story about a parcel."}
+    body = {"messages": [story], "max_tokens": 300, "stream": True}  # long: still running below
     url = f"{server.url}/v1/chat/completions"
     with client.stream("POST", url, json=body, timeout=60) as first:
         with client.stream("POST", url, json=body, timeout=60) as second:  # waits its turn
@@ -121,5 +118,10 @@ def test_a_request_beyond_the_bound_is_refused_at_once(
             assert third.status_code == 503
             assert time.monotonic() - started < 1.0
             assert third.headers["retry-after"] == "1"
-            first.read()
-            second.read()
+    # Both clients hung up: their generations stop, and the server takes requests again.
+    small = {"messages": [story], "max_tokens": 2}
+    deadline = time.monotonic() + 30
+    while (status := client.post(url, json=small, timeout=30).status_code) == 503:
+        assert time.monotonic() < deadline, "the server stayed busy after its clients left"
+        time.sleep(0.2)
+    assert status == 200

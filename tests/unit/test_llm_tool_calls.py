@@ -106,3 +106,31 @@ def test_tool_call_arguments_reach_the_template_as_objects() -> None:
     assert out["tool_calls"][0]["function"]["arguments"] == {"a": 1}
     assert out["tool_calls"][1]["function"]["arguments"] == "not json"
     assert message["tool_calls"][0]["function"]["arguments"] == '{"a": 1}'  # input untouched
+
+
+async def test_admission_refuses_beyond_the_bound_and_frees_on_completion() -> None:
+    import asyncio
+
+    from infra.llm.admission import AdmissionLimit
+
+    release = asyncio.Event()
+    sent: list[int] = []
+
+    async def slow_app(scope: object, receive: object, send: object) -> None:
+        await release.wait()
+
+    limit = AdmissionLimit(slow_app, limit=2)  # type: ignore[arg-type]
+    scope = {"type": "http", "path": "/v1/chat/completions"}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            sent.append(int(message["status"]))  # type: ignore[call-overload]
+
+    running = [asyncio.create_task(limit(scope, None, send)) for _ in range(2)]  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    await limit(scope, None, send)  # type: ignore[arg-type]
+    assert sent == [503] and limit.active == 2
+
+    release.set()
+    await asyncio.gather(*running)
+    assert limit.active == 0
