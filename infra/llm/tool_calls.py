@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar
-from llama_cpp.llama_types import CreateCompletionResponse, CreateCompletionStreamResponse
+from llama_cpp.llama_types import CreateCompletionStreamResponse
 
 from infra.llm.tool_schema import grammar_schema
 
@@ -73,6 +73,7 @@ _RESULT_INSTRUCTION = (
     'what it says.<|im_end|>\\n" }}'
 )
 _MARKUP_STARTS = ("{", "<", "`")
+MAX_NAME_TOKENS = 48
 # Grammars compiled from tool schemas, by schema text. At the bound the oldest is dropped.
 GRAMMAR_CACHE_SIZE = 64
 
@@ -162,17 +163,30 @@ class ToolCallHandler:
             yield from self._tool_call(turn, head, name)
 
     def _choose(self, turn: _Turn, head: list[int], names: list[str]) -> str:
+        """The name the model writes under a grammar of ``names``.
+
+        Stops as soon as one name fits what is written: the grammar would force the rest, and
+        each forced token is a model step (about 80 ms here) before the first delta.
+        """
         grammar = self._grammar(
             "root ::= (" + " | ".join(json.dumps(n) for n in names) + ') "\\""', is_gbnf=True
         )
-        done = cast(
-            CreateCompletionResponse,
-            turn.llama.create_completion(
-                prompt=head, max_tokens=48, temperature=0.0, grammar=grammar, stream=False
-            ),
-        )
-        text = done["choices"][0]["text"]
-        return text.rstrip('"')
+        written = b""
+        tokens = turn.llama.generate(head, temp=0.0, top_k=1, grammar=grammar)
+        try:
+            for _, token in zip(range(MAX_NAME_TOKENS), tokens, strict=False):
+                if llama_cpp.llama_vocab_is_eog(turn.llama._model.vocab, token):
+                    break
+                written += turn.llama.detokenize([token])
+                text = written.decode(errors="ignore")
+                if text.endswith('"'):
+                    return text[:-1]
+                fits = [name for name in names if name.startswith(text)]
+                if len(fits) == 1:
+                    return fits[0]
+        finally:
+            tokens.close()
+        raise ValueError("the model wrote no tool name")  # the grammar makes this unreachable
 
     def _answer(self, turn: _Turn) -> Iterator[Chunk]:
         markup, end = turn.facts.markup_tokens, turn.facts.end_tokens
