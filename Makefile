@@ -4,13 +4,17 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# llama-cpp-python (the embedded model server) compiles llama.cpp. Its default native build
+# uses instructions some virtual CPUs lack ("Illegal instruction" at the first inference); this
+# portable AVX2 build runs on x86-64 CPUs since Haswell. pip caches the wheel after one build.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
 .PHONY: up down logs status test test-fast lint typecheck format bench eval schemas system-deps clean seed
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet -e '.[dev,llm]'
 	@touch $(STAMP)
 
 ## up: start the whole platform on this machine; returns once every part answers its health check

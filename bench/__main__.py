@@ -2,10 +2,11 @@
 
 import asyncio
 
-from bench import backbone, echo, tools, voice
+from bench import backbone, echo, llm, tools, voice
 
 if __name__ == "__main__":
     asyncio.run(backbone.main())
     asyncio.run(tools.main())
     asyncio.run(voice.main())
     asyncio.run(echo.main())
+    asyncio.run(llm.main())

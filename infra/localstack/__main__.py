@@ -21,11 +21,12 @@ from infra.localstack.paths import (
     SUPERVISOR_PID,
     ensure_dirs,
 )
-from infra.localstack.services import ServiceSpec, is_ready, service_specs
+from infra.localstack.services import ServiceSpec, embedded_llm, is_ready, service_specs
 from infra.localstack.supervisor import run as supervise
 from infra.localstack.supervisor import stack_ports
 
 UP_TIMEOUT_S = 180.0
+NOTE_AFTER_S = 10.0  # a spec's waiting_note is printed once it has waited this long
 DOCS = ("gateway", "session", "tools", "analytics")
 DOWN_TIMEOUT_S = 45.0
 
@@ -58,7 +59,8 @@ def supervisor_pid() -> int | None:
 
 
 def _specs() -> list[ServiceSpec]:
-    return service_specs(stack_ports(dict(os.environ)))
+    env = dict(os.environ)
+    return service_specs(stack_ports(env), with_llm=embedded_llm(env))
 
 
 def _log_size(spec: ServiceSpec) -> int:
@@ -98,14 +100,21 @@ def up() -> int:
     else:
         starter = None
         offsets = {s.name: 0 for s in specs}
-    deadline = time.monotonic() + UP_TIMEOUT_S
+    started = time.monotonic()
+    deadline = started + UP_TIMEOUT_S
     waiting = list(specs)
+    noted: set[str] = set()
     while waiting and time.monotonic() < deadline:
         time.sleep(0.5)
         if starter is not None and starter.poll() is not None:
             print("the supervisor stopped:\n" + _tail(LOGS / "supervisor.log"))
             return 1
         waiting = [s for s in waiting if not is_ready(s, log_offset=offsets[s.name])]
+        if time.monotonic() - started > NOTE_AFTER_S:
+            for spec in waiting:
+                if spec.waiting_note and spec.name not in noted:
+                    noted.add(spec.name)
+                    print(spec.waiting_note, flush=True)
     if waiting:
         for spec in waiting:
             print(f"\n{spec.name} is not ready after {UP_TIMEOUT_S:.0f} s:\n{_tail(spec.log_path)}")
@@ -124,6 +133,12 @@ def _print_summary(specs: list[ServiceSpec]) -> None:
         ("API docs", "  ".join(f"{base}:{port[n]}/docs" for n in DOCS)),
         ("softphone page", f"{base}:{port['gateway']}/  (paste GATEWAY_KEY)"),
         ("dashboard", f"{base}:{port['analytics']}/dashboard  (not built yet)"),
+        (
+            "dialogue model",
+            f"{base}:{port['llm']}/v1  (embedded, OpenAI-compatible)"
+            if "llm" in port
+            else f"{os.environ.get('LLM_BASE_URL')}  (LLM_BASE_URL)",
+        ),
         ("keys", f"{_shown(DEV_KEYS)}  (GATEWAY_KEY={keys['GATEWAY_KEY'][:12]}...)"),
         ("infrastructure", _shown(STACK_ENV)),
         ("logs / stop", "make logs  /  make down"),

@@ -23,6 +23,8 @@ class ServiceSpec:
     port: int | None = None
     # A line in the process's log that says it is up (for processes without HTTP).
     ready_marker: str | None = None
+    # Printed once by `make up` when the process is slow to get ready.
+    waiting_note: str | None = None
 
     @property
     def log_path(self) -> Path:
@@ -36,10 +38,30 @@ class ServiceSpec:
         return f"http://{host}:{self.port}/readyz" if self.port else None
 
 
-def service_specs(ports: dict[str, int]) -> list[ServiceSpec]:
-    """The four services, the Celery workers (analytics, tools) and Celery beat."""
+def embedded_llm(env: dict[str, str]) -> bool:
+    """Whether the stack runs its own model server: not when ``LLM_BASE_URL`` names another."""
+    return not env.get("LLM_BASE_URL")
+
+
+def llm_base_url(ports: dict[str, int]) -> str:
+    """The OpenAI-compatible base URL of the embedded model server."""
+    return f"http://127.0.0.1:{ports['llm']}/v1"
+
+
+def service_specs(ports: dict[str, int], *, with_llm: bool = True) -> list[ServiceSpec]:
+    """The embedded model server, the four services, the Celery workers and Celery beat."""
     py = sys.executable
+    llm = ServiceSpec(
+        "llm",
+        (py, "-m", "infra.llm"),
+        ports["llm"],
+        waiting_note=(
+            "the model server is loading its model (a first start also assembles it into "
+            "~/.cache/switchboard/llm, about 1.1 GB) ..."
+        ),
+    )
     return [
+        *([llm] if with_llm else []),  # first: the gateway's dialogue calls it
         ServiceSpec("gateway", (py, "-m", "services.gateway"), ports["gateway"]),
         ServiceSpec("session", (py, "-m", "services.session"), ports["session"]),
         ServiceSpec("tools", (py, "-m", "services.tools"), ports["tools"]),

@@ -21,7 +21,7 @@ from typing import IO
 from infra.localstack import devkeys
 from infra.localstack.infrastructure import Infrastructure, TansuBroker, resolve
 from infra.localstack.paths import LOGS, REPO, STACK_ENV, STATE, SUPERVISOR_PID, ensure_dirs
-from infra.localstack.services import ServiceSpec, service_specs
+from infra.localstack.services import ServiceSpec, embedded_llm, llm_base_url, service_specs
 from shared.kafka.topics import ensure_topics, load_topic_specs
 from shared.settings import KafkaSettings
 
@@ -31,7 +31,7 @@ RESTART_BACKOFF_MAX_S = 30.0
 HEALTHY_UPTIME_S = 60.0
 STOP_GRACE_S = 25.0
 SEED_TIMEOUT_S = 180.0
-DEFAULT_PORTS = {"gateway": 8080, "session": 8081, "tools": 8082, "analytics": 8083}
+DEFAULT_PORTS = {"gateway": 8080, "session": 8081, "tools": 8082, "analytics": 8083, "llm": 8090}
 
 
 def stack_ports(env: dict[str, str]) -> dict[str, int]:
@@ -102,8 +102,12 @@ class Child:
             self.log_file = None
 
 
-def child_environment(infra: Infrastructure, keys: dict[str, str]) -> dict[str, str]:
+def child_environment(
+    infra: Infrastructure, keys: dict[str, str], ports: dict[str, int]
+) -> dict[str, str]:
     env = dict(os.environ)
+    if embedded_llm(env):
+        env["LLM_BASE_URL"] = llm_base_url(ports)  # the gateway's dialogue model
     env.update(
         {
             "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
@@ -118,12 +122,13 @@ def child_environment(infra: Infrastructure, keys: dict[str, str]) -> dict[str, 
     return env
 
 
-def write_stack_env(infra: Infrastructure, ports: dict[str, int]) -> None:
+def write_stack_env(infra: Infrastructure, ports: dict[str, int], llm_url: str) -> None:
     """Addresses for people and tools (no secrets): ``.switchboard/run/stack.env``."""
     lines = [
         f"KAFKA_BOOTSTRAP_SERVERS={infra.kafka_bootstrap}",
         f"DATABASE_URL={infra.database_url}",
         f"REDIS_URL={infra.redis_url}",
+        f"LLM_BASE_URL={llm_url}",
         *(f"{name.upper()}_PORT={port}" for name, port in ports.items()),
         *(f"# {note}" for note in infra.notes),
     ]
@@ -187,13 +192,14 @@ def run() -> int:
     try:
         for note in infra.notes:
             log.info("%s", note)
-        env = child_environment(infra, keys)
-        write_stack_env(infra, ports)
+        env = child_environment(infra, keys, ports)
+        write_stack_env(infra, ports, env["LLM_BASE_URL"])
         kafka = KafkaSettings(KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap)
         created = asyncio.run(ensure_topics(kafka, load_topic_specs(), timeout_s=30))
         log.info("topics created: %d", len(created))
         seed_crm_if_empty(env)
-        children = [Child(spec, env) for spec in service_specs(ports)]
+        specs = service_specs(ports, with_llm=embedded_llm(dict(os.environ)))
+        children = [Child(spec, env) for spec in specs]
         while not stopping:
             now = time.monotonic()
             _revive_broker(infra, kafka)

@@ -53,7 +53,7 @@ async def test_make_up_twice_then_a_call_then_make_down(
     tmp_path: Path, unique: str, db_schema: str
 ) -> None:
     state = tmp_path / "state"
-    ports = {name: free_port() for name in ("gateway", "session", "tools", "analytics")}
+    ports = {name: free_port() for name in ("gateway", "session", "tools", "analytics", "llm")}
     kafka_port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
     env.update({f"{name.upper()}_PORT": str(port) for name, port in ports.items()})

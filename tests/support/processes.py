@@ -55,13 +55,14 @@ def module_gateway(tmp_path_factory, infra, keys, **settings: str):  # type: ign
 
 @dataclass
 class ServiceProcess:
-    """``python -m services.<name>`` with its own env, log file and port."""
+    """``python -m services.<name>`` (or ``module``) with its own env, log file and port."""
 
     name: str
     port: int
     env: dict[str, str]
     log_dir: Path
     process: subprocess.Popen[bytes] | None = None
+    module: str = ""  # default: services.<name>
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -77,7 +78,7 @@ class ServiceProcess:
         env["PYTHONUNBUFFERED"] = "1"
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{self.name}"],
+            [sys.executable, "-m", self.module or f"services.{self.name}"],
             env=env,
             cwd=REPO,
             stdout=self._log,
