@@ -69,6 +69,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             ctx.pool = InferencePool(settings.inference_workers)
         await producer.start()
         await tool_client.start()
+        # Not awaited: the gateway serves at once (flows answer while the model warms).
+        warming = asyncio.create_task(
+            ctx.dialogue.warm_up(lines[settings.default_line]), name="warm-model"
+        )
         try:
             yield
         finally:
@@ -76,6 +80,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             # by this process (another gateway that resumes them will end them).
             for task in list(ctx.pending_ends):
                 task.cancel()
+            warming.cancel()
             await tool_client.close()
             await ctx.dialogue.aclose()
             await producer.close(timeout_s=10)

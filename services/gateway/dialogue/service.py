@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
 from services.gateway.dialogue.agent import Agent, AgentTool, ToolOutcome, TurnSettings
-from services.gateway.dialogue.base import DialogueProvider
+from services.gateway.dialogue.base import DialogueError, DialogueProvider
 from services.gateway.dialogue.flows import FlowProvider
+from services.gateway.dialogue.prompt import model_messages
 from services.gateway.ports import ToolClient
 from shared.lines import SupportLine
 
@@ -94,6 +96,27 @@ class DialogueService:
             arguments=arguments,
         )
 
+    async def warm_up(self, line: SupportLine, timeout_s: float = 120.0) -> bool:
+        """Have the model evaluate the line's prompt and tools once, before the first caller.
+
+        A model server caches the prompt prefix; evaluating this one cold takes about 35 s on
+        two cores (docs/llm.md), far past a turn's first-token bound. True when it answered.
+        """
+        return self.llm is not None and await warm_up(self.llm, line, timeout_s)
+
     async def aclose(self) -> None:
         if self.llm is not None:
             await self.llm.aclose()
+
+
+async def warm_up(provider: DialogueProvider, line: SupportLine, timeout_s: float) -> bool:
+    """One one-token request with the line's prompt and tools; False when it failed."""
+    messages = model_messages(line, [{"role": "user", "content": "hello"}])
+    tools = [tool.as_function() for tool in server_tools(line)]
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for _ in provider.stream(messages, tools, max_tokens=1):
+                pass
+    except (DialogueError, TimeoutError):
+        return False
+    return True
