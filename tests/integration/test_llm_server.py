@@ -107,7 +107,8 @@ def test_streamed_tool_call_then_answer_from_its_result(
 def test_a_request_beyond_the_bound_is_refused_at_once(
     server: ServiceProcess, client: httpx.Client
 ) -> None:
-    story = {"role": "user", "content": "Tell me a long story about a parcel."}
+    # Counting to 500 cannot end before max_tokens: both requests are still running below.
+    story = {"role": "user", "content": "Count from 1 to 500, one number per line."}
     body = {"messages": [story], "max_tokens": 300, "stream": True}  # long: still running below
     url = f"{server.url}/v1/chat/completions"
     with client.stream("POST", url, json=body, timeout=60) as first:
