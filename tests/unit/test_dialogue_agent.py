@@ -34,7 +34,8 @@ from services.gateway.dialogue.prompt import MAX_PROMPT_MESSAGES, VOICE_RULES, m
 from shared.lines import SupportLine
 
 SORRY = "Sorry, one moment please."
-HI: list[Message] = [{"role": "user", "content": "hi"}]
+# The caller's words name the order ids the scripted tool calls use (ids are never guessed).
+HI: list[Message] = [{"role": "user", "content": "hi, about ORD-77315 and ORD-12345"}]
 
 # A scripted step: a provider output, an error to raise, seconds to stall, or an event to wait on.
 Step = TextDelta | ToolCallRequest | DialogueError | float | asyncio.Event
@@ -540,3 +541,32 @@ def test_instructions_come_last_as_a_system_message() -> None:
 
     assert shown[-1] == {"role": "system", "content": "Offer the survey."}
     assert model_messages(LINE, HI)[-1] == HI[0]
+
+
+async def test_an_id_the_caller_never_said_is_refused_and_the_model_asked_again() -> None:
+    runner = FakeTools()
+    llm = ScriptedProvider(
+        "llm",
+        [call("c1", "order_status", {"order_id": "ORD-55555"})],  # a guess
+        [TextDelta("What's your order number?")],
+    )
+
+    outputs = without_first_tokens(await turn(make_agent(llm, tools=runner)))
+
+    assert runner.calls == []
+    assert says(outputs) == ["What's your order number?"]
+    refusal = json.loads(llm.asked[1][-1]["content"])
+    assert refusal["status"] == "error" and "ask the caller" in refusal["error"]
+
+
+async def test_an_id_spelled_by_the_caller_counts_as_said() -> None:
+    runner = FakeTools(ToolOutcome("ok", result={"status": "shipped"}))
+    llm = ScriptedProvider(
+        "llm", [call("c1", "order_status", {"order_id": "ORD-55210"})], [TextDelta("Shipped.")]
+    )
+    agent = make_agent(llm, tools=runner)
+    spoken = [{"role": "user", "content": "order O R D five five two one zero"}]
+
+    [item async for item in agent.run_turn(spoken, TOOLS)]
+
+    assert [c[2] for c in runner.calls] == [{"order_id": "ORD-55210"}]

@@ -31,7 +31,7 @@ from services.gateway.dialogue.base import (
     TextDelta,
     ToolCallRequest,
 )
-from services.gateway.dialogue.speech_style import for_speech, looks_like_json
+from services.gateway.dialogue.speech_style import for_speech, looks_like_json, written_ids
 from shared.lines.model import function_definition
 
 GENERIC_SORRY = "Sorry, I'm having trouble right now. Could you say that again?"
@@ -259,6 +259,8 @@ class Agent:
         for call in calls:
             tool = by_name.get(call.name)
             problem, arguments = self._check(call, tool)
+            if problem is None:
+                problem = _invented_id(arguments, messages)
             if problem is not None or tool is None:
                 outcome = ToolOutcome("error", error=problem)
                 result: Message = {
@@ -300,6 +302,27 @@ class Agent:
             where = "/".join(str(p) for p in errors[0].path) or "arguments"
             return f"invalid arguments ({where}: {errors[0].message})", arguments
         return None, arguments
+
+
+_ID_VALUE = re.compile(r"^(?:ORD|CUS|RMA|TCK|CB)-\d+$", re.I)
+
+
+def _invented_id(arguments: dict[str, Any], messages: list[Message]) -> str | None:
+    """An id argument nobody said or looked up: the model guessed it (never act on a guess)."""
+    ids = [v for v in arguments.values() if isinstance(v, str) and _ID_VALUE.match(v)]
+    if not ids:
+        return None
+    known = " ".join(
+        written_ids(str(m.get("content") or ""))
+        if m.get("role") == "user"
+        else str(m.get("content"))
+        for m in messages
+        if m.get("role") in ("user", "tool")
+    ).upper()
+    for value in ids:
+        if value.upper() not in known:
+            return f"{value} was not given by the caller. Do not guess ids: ask the caller for it."
+    return None
 
 
 def _speakable(sentence: str) -> str:
