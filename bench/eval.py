@@ -72,9 +72,10 @@ async def run_scenario(
             return ToolOutcome("error", error="this tool is not available in the test")
         return ToolOutcome("ok", result=canned[tool.name], duration_ms=5)
 
+    flows = FlowProvider(line)
     agent = Agent(
         primary=provider,
-        fallback=FlowProvider(line) if fallback else None,
+        fallback=flows if fallback else None,
         settings=TurnSettings(
             max_tokens=line.dialogue.max_tokens,
             first_token_timeout_s=30.0,  # measured, not enforced: a slow model still counts
@@ -91,6 +92,8 @@ async def run_scenario(
     for turn in scenario["turns"]:
         context.append({"role": "user", "content": turn})
         said: list[str] = []
+        # A pinned flow ("talk to a person") answers instead of the model, as in the gateway.
+        agent.primary = flows if flows.takes_turn(context) else provider
         async for item in agent.run_turn(model_messages(line, context), tools):
             if isinstance(item, Say):
                 said.append(item.text)

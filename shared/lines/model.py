@@ -120,6 +120,9 @@ class Flow(_Strict):
     )
     # Ends the call after the answer (goodbye) or asks for a person (escalation).
     then: Literal["continue", "end_call", "escalate"] = "continue"
+    # Answered by this flow even when a model serves the line: behaviour that must not vary
+    # ("let me talk to a person").
+    pinned: bool = False
 
     @field_validator("match")
     @classmethod

@@ -426,3 +426,26 @@ def test_render_fills_slots_results_and_policies_and_blanks_the_rest() -> None:
 )
 def test_extractors(spec: str, text: str, value: str | None) -> None:
     assert extractor(spec)(text) == value
+
+
+def test_a_pinned_flow_takes_the_turn_from_the_model_and_others_do_not() -> None:
+    line = load_lines()["demo-retail"]
+    flows = FlowProvider(line)
+
+    assert flows.takes_turn([{"role": "user", "content": "let me talk to a person"}])
+    assert not flows.takes_turn([{"role": "user", "content": "where is ORD-77315"}])
+    assert not flows.takes_turn([])
+
+
+def test_the_dialogue_service_hands_a_pinned_turn_to_the_flows() -> None:
+    from services.gateway.dialogue.service import DialogueService
+
+    line = load_lines()["demo-retail"]
+    model = FlowProvider(line)  # stands in for the model: only its identity matters here
+    service = DialogueService(llm=model, tool_client=None)  # type: ignore[arg-type]
+
+    person, _ = service.agent_for(line, {}, "sess_1", [{"role": "user", "content": "a human!"}])
+    status, _ = service.agent_for(line, {}, "sess_1", [{"role": "user", "content": "my order"}])
+
+    assert person.primary is not model and person.primary.name == "flow"
+    assert status.primary is model

@@ -88,6 +88,13 @@ class FlowProvider:
     async def aclose(self) -> None:
         return None
 
+    def takes_turn(self, messages: list[Message]) -> bool:
+        """True when the caller's last words start a pinned flow: it answers, not the model."""
+        if not messages or messages[-1].get("role") != "user":
+            return False
+        flow = self._matching_flow(str(messages[-1].get("content") or ""))
+        return flow is not None and flow.pinned
+
     async def stream(
         self, messages: list[Message], tools: list[dict[str, Any]], *, max_tokens: int
     ) -> AsyncIterator[DialogueOutput]:

@@ -54,13 +54,17 @@ class DialogueService:
     _flows: dict[str, FlowProvider] = field(default_factory=dict)
 
     def agent_for(
-        self, line: SupportLine, config: dict[str, Any], session_id: str
+        self,
+        line: SupportLine,
+        config: dict[str, Any],
+        session_id: str,
+        context: list[dict[str, Any]] | None = None,
     ) -> tuple[Agent, list[AgentTool]]:
         flow = self._flows.get(line.line_id)
         if flow is None or flow.line is not line:
             flow = self._flows[line.line_id] = FlowProvider(line)
         settings = line.dialogue
-        use_llm = settings.provider == "llm" and self.llm is not None
+        use_llm = settings.provider == "llm" and not flow.takes_turn(context or [])
         primary: DialogueProvider = self.llm if use_llm and self.llm is not None else flow
         agent = Agent(
             primary=primary,

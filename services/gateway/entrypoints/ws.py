@@ -110,7 +110,7 @@ class _Connection:
             session=lambda: self.session,
             perform=self.perform,
             output=self._reply_output,
-            agent=lambda s: ctx.dialogue.agent_for(s.line, s.config, s.session_id),
+            agent=lambda s: ctx.dialogue.agent_for(s.line, s.config, s.session_id, s.context),
         )
 
     async def writer(self) -> None:
