@@ -6,8 +6,8 @@ with the scenario's canned results, so the eval measures the dialogue, not the C
 the task success rate and the first-token latency per provider:
 
 - ``flow``: the line's deterministic flows (always);
-- ``llm``: an OpenAI-compatible server at ``LLM_BASE_URL`` (``LLM_MODEL``, ``LLM_API_KEY``),
-  e.g. the embedded model server ``make up`` starts.
+- ``llm``: an OpenAI-compatible server at ``LLM_BASE_URL`` (``LLM_MODEL``, ``LLM_API_KEY``);
+  unset, the eval starts the embedded model server (``python -m infra.llm``) for its duration.
 
 ``python -m bench.eval [--provider flow|llm] [--only ID] [-v]``
 """
@@ -16,17 +16,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
 import statistics
+import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
+from infra.localstack.infrastructure import free_port
 from services.gateway.dialogue.agent import (
     Agent,
     AgentTool,
@@ -166,32 +171,77 @@ async def main(argv: list[str] | None = None) -> int:
         scenarios = [s for s in scenarios if re.search(args.only, s["id"])]
     wanted = args.provider or ["flow", "llm"]
     summary: list[tuple[str, list[Result], float]] = []
-    for name in wanted:
-        provider: DialogueProvider
-        if name == "flow":
-            provider = FlowProvider(line)
-        elif os.environ.get("LLM_BASE_URL"):
-            provider = OpenAIChatProvider(
-                base_url=os.environ["LLM_BASE_URL"],
-                model=os.environ.get("LLM_MODEL", "default"),
-                api_key=os.environ.get("LLM_API_KEY"),
-                read_timeout_s=120.0,
-            )
-        else:
-            print("llm: skipped (set LLM_BASE_URL, or run it under `make eval`)")
-            continue
-        print(f"{name}: {len(scenarios)} scenarios")
-        if name == "llm":
-            await warm_up(provider, line, timeout_s=300)
-        started = time.monotonic()
-        results = await evaluate(provider, line, scenarios, args.verbose)
-        summary.append((name, results, time.monotonic() - started))
-        await provider.aclose()
+    async with contextlib.AsyncExitStack() as stack:
+        await _evaluate_all(wanted, line, scenarios, args.verbose, stack, summary)
     print()
     for name, results, seconds in summary:
         report(name, results, seconds)
     print(json.dumps({n: sum(r.passed for r in rs) / len(rs) for n, rs, _ in summary}))
     return 0
+
+
+@contextlib.asynccontextmanager
+async def embedded_model_server(timeout_s: float = 600.0) -> AsyncIterator[str]:
+    """``python -m infra.llm`` on a free port for the eval's duration (no LLM_BASE_URL given)."""
+    port = free_port()
+    env = {**os.environ, "LLM_PORT": str(port)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "infra.llm", env=env, stdout=asyncio.subprocess.DEVNULL
+    )
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        print("llm: starting the embedded model server (loading the model) ...")
+        deadline = time.monotonic() + timeout_s
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            while True:
+                if process.returncode is not None:
+                    raise RuntimeError("the embedded model server exited; see its stderr")
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(base_url + "/models")).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the embedded model server did not start in time")
+                await asyncio.sleep(1.0)
+        yield base_url
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 20)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+async def _evaluate_all(
+    wanted: list[str],
+    line: SupportLine,
+    scenarios: list[dict[str, Any]],
+    verbose: bool,
+    stack: contextlib.AsyncExitStack,
+    summary: list[tuple[str, list[Result], float]],
+) -> None:
+    for name in wanted:
+        provider: DialogueProvider
+        if name == "flow":
+            provider = FlowProvider(line)
+        else:
+            base_url = os.environ.get("LLM_BASE_URL") or await stack.enter_async_context(
+                embedded_model_server()
+            )
+            provider = OpenAIChatProvider(
+                base_url=base_url,
+                model=os.environ.get("LLM_MODEL", "default"),
+                api_key=os.environ.get("LLM_API_KEY"),
+                read_timeout_s=120.0,
+            )
+        print(f"{name}: {len(scenarios)} scenarios")
+        if name == "llm":
+            await warm_up(provider, line, timeout_s=300)
+        started = time.monotonic()
+        results = await evaluate(provider, line, scenarios, verbose)
+        summary.append((name, results, time.monotonic() - started))
+        await provider.aclose()
 
 
 if __name__ == "__main__":
