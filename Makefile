@@ -75,7 +75,7 @@ $(PIPECAT_VENV)/bin/python:
 	$(PIPECAT_VENV)/bin/pip install --quiet 'pipecat-ai[websocket]==1.14.0' fastapi uvicorn
 
 ## eval: scripted demo-line conversations per dialogue provider (flows; the model at
-## LLM_BASE_URL when set): task success rate and first-token latency
+## LLM_BASE_URL, else the embedded model server it starts): task success and first-token latency
 eval: $(STAMP)
 	$(PY) -m bench.eval
 
