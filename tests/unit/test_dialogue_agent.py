@@ -556,7 +556,7 @@ async def test_an_id_the_caller_never_said_is_refused_and_the_model_asked_again(
     assert runner.calls == []
     assert says(outputs) == ["What's your order number?"]
     refusal = json.loads(llm.asked[1][-1]["content"])
-    assert refusal["status"] == "error" and "ask the caller" in refusal["error"]
+    assert refusal["status"] == "not_run" and "never guess" in refusal["reason"]
 
 
 async def test_an_id_spelled_by_the_caller_counts_as_said() -> None:

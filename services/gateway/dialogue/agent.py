@@ -259,15 +259,10 @@ class Agent:
         for call in calls:
             tool = by_name.get(call.name)
             problem, arguments = self._check(call, tool)
-            if problem is None:
-                problem = _invented_id(arguments, messages)
-            if problem is not None or tool is None:
-                outcome = ToolOutcome("error", error=problem)
-                result: Message = {
-                    "role": "tool",
-                    "tool_call_id": call.id,
-                    "content": outcome.for_model(),
-                }
+            content = None if problem is not None else _invented_id(arguments, messages)
+            if problem is not None or tool is None or content is not None:
+                content = content or ToolOutcome("error", error=problem).for_model()
+                result: Message = {"role": "tool", "tool_call_id": call.id, "content": content}
                 messages.append(result)
                 yield Remember(result)
                 continue
@@ -308,7 +303,7 @@ _ID_VALUE = re.compile(r"^(?:ORD|CUS|RMA|TCK|CB)-\d+$", re.I)
 
 
 def _invented_id(arguments: dict[str, Any], messages: list[Message]) -> str | None:
-    """An id argument nobody said or looked up: the model guessed it (never act on a guess)."""
+    """The tool message for a call whose id nobody said or looked up (a guess), else None."""
     ids = [v for v in arguments.values() if isinstance(v, str) and _ID_VALUE.match(v)]
     if not ids:
         return None
@@ -321,7 +316,14 @@ def _invented_id(arguments: dict[str, Any], messages: list[Message]) -> str | No
     ).upper()
     for value in ids:
         if value.upper() not in known:
-            return f"{value} was not given by the caller. Do not guess ids: ask the caller for it."
+            # Not an error (the model would say the system is down): what to say instead.
+            return json.dumps(
+                {
+                    "status": "not_run",
+                    "reason": f"the caller has not given {value}; never guess a number",
+                    "say": "Sure. What is the number? It starts with O R D for an order.",
+                }
+            )
     return None
 
 
