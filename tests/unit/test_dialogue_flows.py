@@ -360,14 +360,16 @@ def test_the_demo_lines_error_phrase_is_its_default() -> None:
     assert answer == DEMO.flows[1].say_error
 
 
-def test_a_result_of_a_call_the_flows_did_not_make_is_not_understood() -> None:
+def test_a_result_of_a_call_the_flows_did_not_make_is_said_by_its_summary_or_not_at_all() -> None:
     messages = [
         user("where is ORD-77315"),
         tool_call(ToolCallRequest("call_abc123", "order_status", "{}")),
         tool_result("call_abc123", ok({"summary": "Shipped."})),
     ]
+    no_summary = [*messages[:2], tool_result("call_abc123", ok({"status": "shipped"}))]
 
-    assert said(FlowProvider(DEMO).next_outputs(messages)) == NOT_UNDERSTOOD
+    assert said(FlowProvider(DEMO).next_outputs(messages)) == "Shipped."
+    assert said(FlowProvider(DEMO).next_outputs(no_summary)) == NOT_UNDERSTOOD
 
 
 def test_a_result_goes_back_to_the_flow_that_called_the_tool() -> None:
@@ -449,3 +451,25 @@ def test_the_dialogue_service_hands_a_pinned_turn_to_the_flows() -> None:
 
     assert person.primary is not model and person.primary.name == "flow"
     assert status.primary is model
+
+
+def test_a_result_of_the_models_own_call_is_said_from_its_summary() -> None:
+    # The model called a tool, then failed: the flows take the turn and say what it returned.
+    flows = FlowProvider(load_lines()["demo-retail"])
+    arguments = json.dumps({"order_id": "ORD-77315"})
+    call = {
+        "id": "call_llm_1",
+        "type": "function",
+        "function": {"name": "order_status", "arguments": arguments},
+    }
+    result = {"status": "ok", "result": {"summary": "Order ORD-77315 is in transit."}}
+    messages: list[Message] = [
+        {"role": "user", "content": "where is ORD-77315"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_llm_1", "content": json.dumps(result)},
+    ]
+
+    assert flows.next_outputs(messages) == [TextDelta("Order ORD-77315 is in transit.")]
+    failed = {**messages[2], "content": json.dumps({"status": "timeout", "error": "late"})}
+    (said,) = flows.next_outputs([*messages[:2], failed])
+    assert isinstance(said, TextDelta) and "couldn't reach our system" in said.text

@@ -193,12 +193,14 @@ class FlowProvider:
         call_id = str(result_message.get("tool_call_id", ""))
         intent = call_id[len("flow_") :].rsplit("_", 1)[0] if call_id.startswith("flow_") else ""
         flow = next((f for f in self.line.flows if f.intent == intent), None)
-        if flow is None:
-            return [TextDelta(self._fallback)]
         try:
             outcome = json.loads(result_message.get("content") or "{}")
         except ValueError:
             outcome = {}
+        if flow is None:
+            # A call the model made before it failed: say the result's own summary, if any.
+            summary = _summary_of(outcome)
+            return [TextDelta(summary or self._fallback)]
         if not isinstance(outcome, dict) or outcome.get("status") != "ok":
             return [TextDelta(flow.say_error)]
         result = outcome.get("result")
@@ -225,6 +227,16 @@ class FlowProvider:
             if value is not None:
                 slots[slot.name] = value
         return slots
+
+
+def _summary_of(outcome: Any) -> str:
+    if not isinstance(outcome, dict):
+        return ""
+    if outcome.get("status") != "ok":
+        return "Sorry, I couldn't reach our system just now. Could you try again in a moment?"
+    result = outcome.get("result")
+    summary = result.get("summary") if isinstance(result, dict) else None
+    return summary if isinstance(summary, str) else ""
 
 
 def _arguments_of(messages: list[Message], call_id: str) -> dict[str, str]:
