@@ -22,11 +22,13 @@ import asyncpg
 from infra.localstack.infrastructure import free_port, resolve
 from services.analytics.adapters.alembic_migrations import upgrade_to_head
 from services.analytics.adapters.postgres_call_log import PostgresCallLog, create_engine
+from services.analytics.domain.call_log import CallerMemory
 from services.analytics.handlers import handle_call_events
 from shared.events import TranscriptUser, new_event
 from shared.kafka.consumer import ConsumedEvent, ConsumerRunner
 from shared.kafka.producer import BufferedProducer
 from shared.kafka.topics import ensure_topics, load_topic_specs
+from shared.redaction import default_redactor
 from shared.settings import KafkaSettings, PostgresSettings
 
 STATE = Path(__file__).resolve().parents[1] / ".switchboard" / "bench"
@@ -127,13 +129,14 @@ async def main() -> None:
         postgres = PostgresSettings(DATABASE_URL=infra.database_url)
         await upgrade_to_head(postgres, schema)
         engine = create_engine(postgres, schema)
-        call_log = PostgresCallLog(engine)
+        call_log = PostgresCallLog(engine, schema)
+        redactor, memory = default_redactor(), CallerMemory()
 
         async def store_one(event: ConsumedEvent) -> None:
-            await handle_call_events([event], call_log=call_log)
+            await handle_call_events([event], call_log=call_log, redactor=redactor, memory=memory)
 
         async def store_batch(events: list[ConsumedEvent]) -> None:
-            await handle_call_events(events, call_log=call_log)
+            await handle_call_events(events, call_log=call_log, redactor=redactor, memory=memory)
 
         figures["analytics_ingest_per_event_tx_per_s"] = await bench_consumer(
             kafka, store_one, "analytics-single"

@@ -2,7 +2,8 @@
 
 Keys are random 32-byte tokens (``secrets.token_urlsafe``), so a plain SHA-256 is a sound
 stored form: there is no low-entropy password to brute-force, and lookups stay cheap on every
-WebSocket upgrade. ``AUTH_KEY_HASHES`` holds ``role=sha256:<hex>`` entries, comma separated;
+WebSocket upgrade. ``AUTH_KEY_HASHES`` holds ``role=sha256:<hex>`` entries, comma separated.
+Roles nest: a ``supervisor`` may also do what an ``analyst`` may (read redacted call logs), and
 ``admin`` may do everything any role may.
 """
 
@@ -16,6 +17,11 @@ from typing import Literal, get_args
 
 Role = Literal["gateway", "analyst", "supervisor", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
+# What each role may also do, beyond its own name.
+IMPLIED: dict[Role, frozenset[Role]] = {
+    "admin": frozenset(ROLES),
+    "supervisor": frozenset({"analyst"}),
+}
 
 
 def new_key(role: Role) -> str:
@@ -58,8 +64,11 @@ class KeyRing:
         return frozenset(roles)
 
     def allows(self, key: str | None, *wanted: Role) -> bool:
-        roles = self.roles_of(key)
-        return "admin" in roles or bool(roles.intersection(wanted))
+        """True when the key holds one of ``wanted``, itself or through a role that implies it."""
+        held = set(self.roles_of(key))
+        for role in list(held):
+            held |= IMPLIED.get(role, frozenset())
+        return bool(held.intersection(wanted))
 
 
 def bearer_token(authorization: str | None) -> str | None:

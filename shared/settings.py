@@ -104,6 +104,12 @@ class AuthSettings(BaseSettings):
     model_config = _ENV
 
     key_hashes: str = Field("", validation_alias=AliasChoices("AUTH_KEY_HASHES"))
+    # Requests one key may make, per moving window ("600/minute", "20/second"); beyond: 429.
+    rate_limit: str = Field(
+        "600/minute",
+        pattern=r"^\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?$",
+        validation_alias=AliasChoices("AUTH_RATE_LIMIT"),
+    )
 
 
 class HttpSettings(BaseSettings):

@@ -9,14 +9,20 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from services.analytics.adapters.alembic_migrations import upgrade_to_head
+from services.analytics.adapters.counted_redactor import CountedRedactor
 from services.analytics.adapters.postgres_call_log import PostgresCallLog, create_engine
+from services.analytics.adapters.postgres_queries import PostgresCallQueries
+from services.analytics.adapters.postgres_stats import PostgresStats
+from services.analytics.domain.call_log import CallerMemory
 from services.analytics.entrypoints import http
 from services.analytics.handlers import handle_call_events
 from services.analytics.settings import AnalyticsSettings
 from shared.auth import KeyRing
 from shared.http.app import health_router, install_keyring
+from shared.http.ratelimit import KeyRateLimiter
 from shared.kafka.consumer import ConsumedEvent, ConsumerRunner
 from shared.kafka.producer import BufferedProducer
+from shared.redaction import default_redactor
 
 CALL_EVENTS_TOPIC = "cc.call-events.v1"
 
@@ -24,11 +30,13 @@ CALL_EVENTS_TOPIC = "cc.call-events.v1"
 def create_app(settings: AnalyticsSettings) -> FastAPI:
     """The analytics app: call-log consumer, analyst API, health."""
     engine = create_engine(settings.postgres, settings.db_schema)
-    call_log = PostgresCallLog(engine)
+    call_log = PostgresCallLog(engine, settings.db_schema)
+    redactor = CountedRedactor(default_redactor())
+    memory = CallerMemory(settings.caller_memory_calls)
     dead_letters = BufferedProducer(settings.kafka, client_id="analytics-dlq")
 
     async def store(events: list[ConsumedEvent]) -> None:
-        await handle_call_events(events, call_log=call_log)
+        await handle_call_events(events, call_log=call_log, redactor=redactor, memory=memory)
 
     runner = ConsumerRunner(
         settings=settings.kafka,
@@ -41,6 +49,8 @@ def create_app(settings: AnalyticsSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upgrade_to_head(settings.postgres, settings.db_schema)
+        # Load the redaction models before the first event or request needs them.
+        await asyncio.to_thread(redactor.redact, "warm up")
         await dead_letters.start()
         consuming = asyncio.create_task(runner.run(), name="analytics-consumer")
         try:
@@ -58,7 +68,16 @@ def create_app(settings: AnalyticsSettings) -> FastAPI:
     app = FastAPI(title="Switchboard analytics", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.call_log = call_log
+    app.state.queries = PostgresCallQueries(engine)
+    app.state.stats = PostgresStats(engine, settings.db_schema)
+    app.state.redactor = redactor
     app.state.runner = runner
+    app.state.rate_limiter = KeyRateLimiter(
+        settings.redis.url.get_secret_value(),
+        settings.auth.rate_limit,
+        service="analytics",
+        key_prefix=settings.redis.key_prefix,
+    )
     install_keyring(app, KeyRing.from_spec(settings.auth.key_hashes))
     app.include_router(health_router({"postgres": call_log.ping, "kafka": consumer_running}))
     app.include_router(http.router)

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
-from services.analytics.domain.call_log import change_for
-from services.analytics.ports import CallLog
+import asyncio
+
+from services.analytics.domain.call_log import CallerMemory, CallLogChange, change_for
+from services.analytics.ports import CallLog, Redactor
 from shared.kafka.consumer import ConsumedEvent
 
 
-async def handle_call_events(events: list[ConsumedEvent], *, call_log: CallLog) -> int:
-    """Redact a batch of events and store it in one transaction; returns how many were new."""
-    return await call_log.apply_many([change_for(e.envelope, e.payload) for e in events])
+def redact_batch(
+    events: list[ConsumedEvent], *, redactor: Redactor, memory: CallerMemory
+) -> list[CallLogChange]:
+    """The redacted changes of a batch, in order (each caller turn sees the one before)."""
+    changes = []
+    for event in events:
+        envelope, payload = event.envelope, event.payload
+        previous = memory.previous(envelope.call_id)
+        change = change_for(envelope, payload, redactor=redactor, previous_user_text=previous)
+        memory.observe(envelope, payload)
+        changes.append(change)
+    return changes
+
+
+async def handle_call_events(
+    events: list[ConsumedEvent], *, call_log: CallLog, redactor: Redactor, memory: CallerMemory
+) -> int:
+    """Redact a batch of events and store it in one transaction; returns how many were new.
+
+    Redaction is CPU work (a few ms a turn): it runs in a worker thread so the API stays
+    responsive while a backlog is ingested.
+    """
+    changes = await asyncio.to_thread(redact_batch, events, redactor=redactor, memory=memory)
+    return await call_log.apply_many(changes)

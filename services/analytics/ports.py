@@ -2,38 +2,69 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Protocol
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
-from services.analytics.domain.call_log import CallLogChange
+if TYPE_CHECKING:
+    from services.analytics.domain.call_log import CallLogChange
+    from services.analytics.domain.queries import CallFilter, Page
+    from services.analytics.domain.stats import DailyRow
+    from shared.redaction import Redaction
+
+
+class Redactor(Protocol):
+    """Finds and replaces personal data in text (``shared.redaction`` is the real one)."""
+
+    def redact(self, text: str, *, previous: str | None = None) -> Redaction: ...
+
+    def redact_value(self, value: Any) -> Any: ...
 
 
 class CallLog(Protocol):
     """Durable, idempotent store of redacted call logs."""
 
-    async def apply(self, change: CallLogChange) -> bool:
-        """Store a change in one transaction. False if its event was stored before.
+    async def apply_many(self, changes: list[CallLogChange]) -> int:
+        """Store changes in one transaction; returns how many were new (not redeliveries).
 
         Raises ``DependencyUnavailableError`` when the database cannot be reached.
         """
         ...
 
-    async def apply_many(self, changes: list[CallLogChange]) -> int:
-        """Store changes in one transaction; returns how many were new (not redeliveries)."""
+    async def ping(self) -> bool: ...
+
+
+class CallQueries(Protocol):
+    """What analysts read: calls by filter, one call's timeline, exports."""
+
+    async def list_calls(self, where: CallFilter, *, limit: int, cursor: str | None) -> Page:
+        """Call summaries, newest first, one page at a time."""
         ...
 
     async def get_call(self, call_id: str) -> dict[str, Any] | None:
-        """The call's summary with its turns in order, or None."""
+        """The call's summary and its timeline, or None."""
         ...
 
-    async def list_calls(
-        self, *, line_id: str | None, since: datetime | None, limit: int, offset: int
-    ) -> list[dict[str, Any]]:
-        """Call summaries, newest first."""
+    def export_calls(self, where: CallFilter) -> AsyncIterator[dict[str, Any]]:
+        """Every matching call summary, streamed from a server-side cursor."""
         ...
 
-    async def purge_before(self, cutoff: datetime) -> int:
-        """Delete calls (and their rows) that ended before ``cutoff``; returns calls deleted."""
+    def export_turns(self, where: CallFilter) -> AsyncIterator[dict[str, Any]]:
+        """Every turn of every matching call, streamed."""
         ...
 
-    async def ping(self) -> bool: ...
+
+class StatsStore(Protocol):
+    """Per-day, per-line figures: rollups for finished days, computed live for the rest."""
+
+    async def daily(self, first: date, last: date, *, line_id: str | None) -> list[DailyRow]: ...
+
+    async def roll_up(self, day: date) -> int:
+        """Compute and store the rollups of ``day``; returns how many lines had calls."""
+        ...
+
+
+class Retention(Protocol):
+    async def purge(self, cutoffs: dict[str, datetime], default_cutoff: datetime) -> int:
+        """Delete calls that ended before their line's cutoff; returns calls deleted."""
+        ...

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.lines import DEFAULT_LINES_DIR
 from shared.settings import (
     AuthSettings,
     HttpSettings,
@@ -28,7 +31,13 @@ class AnalyticsSettings(BaseSettings):
     consumer_group: str = Field(
         "analytics", validation_alias=AliasChoices("ANALYTICS_CONSUMER_GROUP")
     )
+    # Retention of calls of lines that set none (a line's own ``retention_days`` wins).
     retention_days: int = Field(90, ge=1, validation_alias=AliasChoices("ANALYTICS_RETENTION_DAYS"))
+    # Where the support lines are configured (their retention periods).
+    lines_dir: Path = Field(DEFAULT_LINES_DIR, validation_alias=AliasChoices("LINES_DIR"))
+    # Live calls whose last caller turn is remembered (in memory only) to catch PII split
+    # across two turns; beyond it the least recently active call is forgotten.
+    caller_memory_calls: int = Field(10_000, ge=100, le=1_000_000)
     # Largest page the list endpoint returns.
     max_page_size: int = Field(500, ge=1, le=10_000)
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.auth import KeyRing, Role, bearer_token
+from shared.http.ratelimit import KeyRateLimiter
 
 # A readiness check answers True when its dependency answers; each is bounded by this timeout.
 ReadinessCheck = Callable[[], Awaitable[bool]]
@@ -52,17 +53,30 @@ def keyring_of(request: Request) -> KeyRing:
 
 
 def require_role(*roles: Role) -> Callable[..., Awaitable[str]]:
-    """A dependency that admits a request whose Bearer key holds one of ``roles`` (or admin)."""
+    """A dependency that admits a request whose Bearer key holds one of ``roles`` (or a role that
+    implies one), within the key's rate limit when the app has one (429 beyond it)."""
 
     async def dependency(
+        request: Request,
         keyring: Annotated[KeyRing, Depends(keyring_of)],
         authorization: Annotated[str | None, Header()] = None,
     ) -> str:
         key = bearer_token(authorization)
         if key is None:
             raise HTTPException(401, "missing API key", headers={"WWW-Authenticate": "Bearer"})
+        if not keyring.roles_of(key):
+            raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
         if not keyring.allows(key, *roles):
             raise HTTPException(403, "this key may not do that")
+        limiter: KeyRateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+        if limiter is not None:
+            verdict = await limiter.hit(key)
+            if not verdict.allowed:
+                raise HTTPException(
+                    429,
+                    "rate limit exceeded for this key",
+                    headers={"Retry-After": str(verdict.retry_after_s)},
+                )
         return key
 
     return dependency

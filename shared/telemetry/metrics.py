@@ -42,3 +42,13 @@ HANDLER_SECONDS = Histogram(
     "Time a consumer's handler took per record.",
     ["group", "topic"],
 )
+REDACTIONS = Counter(
+    "switchboard_redactions_total",
+    "Spans of personal data replaced before anything was persisted, by entity type.",
+    ["entity"],
+)
+REDACTION_SECONDS = Histogram(
+    "switchboard_redaction_seconds",
+    "Time to redact one text.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)

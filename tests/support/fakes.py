@@ -1,10 +1,12 @@
-"""In-memory fakes of the gateway's ports, for unit tests (and the contract suite)."""
+"""In-memory fakes of ports, for unit tests (and the contract suite)."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from services.gateway.domain.checkpoint import Checkpoint, TokenGrant
+from shared.redaction.model import Entity, Redaction, apply, merge_entities
 
 
 class FakeSessionStore:
@@ -59,3 +61,30 @@ class FakeTokenStore:
         if item is None or item[1] < time.monotonic():
             return None
         return item[0]
+
+
+class FakeRedactor:
+    """A ``Redactor`` for unit tests: replaces the secrets it is given, remembers its calls."""
+
+    def __init__(self, secrets: dict[str, str]) -> None:
+        self.secrets = secrets  # secret text -> entity type
+        self.calls: list[tuple[str, str | None]] = []
+
+    def redact(self, text: str, *, previous: str | None = None) -> Redaction:
+        self.calls.append((text, previous))
+        found = []
+        for secret, kind in self.secrets.items():
+            start = text.find(secret)
+            while start >= 0:
+                found.append(Entity(kind, start, start + len(secret)))
+                start = text.find(secret, start + 1)
+        return apply(text, merge_entities(found))
+
+    def redact_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.redact(value).text
+        if isinstance(value, dict):
+            return {k: self.redact_value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.redact_value(v) for v in value]
+        return value

@@ -129,3 +129,12 @@ def test_new_key_carries_its_role_and_is_unique() -> None:
 )
 def test_bearer_token(header: str | None, expected: str | None) -> None:
     assert bearer_token(header) == expected
+
+
+def test_a_supervisor_may_read_what_an_analyst_may_but_not_the_reverse() -> None:
+    ring = KeyRing.from_spec(f"supervisor={hash_key('sup')},analyst={hash_key('ana')}")
+
+    assert ring.allows("sup", "analyst")
+    assert not ring.allows("ana", "supervisor")
+    assert not ring.allows("sup", "admin")
+    assert not ring.allows("sup", "gateway")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.analytics.domain.redaction import redact_text, redact_value
+from shared.redaction.regex_baseline import redact_text, redact_value
 
 
 @pytest.mark.parametrize(

@@ -1,136 +1,78 @@
-"""The call log in Postgres (SQLAlchemy Core over asyncpg)."""
+"""The call log's write side in Postgres (SQLAlchemy Core over asyncpg)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.analytics.adapters.postgres_tables import (
+    COUNTERS,
+    EVENT_TABLES,
+    FLOAT_COUNTERS,
+    call_events,
+    calls,
+    escalations,
+    tool_calls,
+)
 from services.analytics.domain.call_log import CallLogChange
+from services.analytics.domain.stats import day_runs
 from shared.db import create_engine, is_outage
 from shared.kafka.errors import DependencyUnavailableError
 
 __all__ = ["PostgresCallLog", "create_engine"]
 
-metadata = sa.MetaData()
-
-call_events = sa.Table(
-    "call_events",
-    metadata,
-    sa.Column("event_id", postgresql.UUID(as_uuid=True), primary_key=True),
-    sa.Column("call_id", sa.Text),
-    sa.Column("type", sa.Text),
-    sa.Column("version", sa.Integer),
-    sa.Column("occurred_at", sa.DateTime(timezone=True)),
-    sa.Column("source", sa.Text),
-    sa.Column("payload", postgresql.JSONB),
-)
-calls = sa.Table(
-    "calls",
-    metadata,
-    sa.Column("call_id", sa.Text, primary_key=True),
-    sa.Column("line_id", sa.Text),
-    sa.Column("channel", sa.Text),
-    sa.Column("caller", sa.Text),
-    sa.Column("line_config_hash", sa.Text),
-    sa.Column("started_at", sa.DateTime(timezone=True)),
-    sa.Column("ended_at", sa.DateTime(timezone=True)),
-    sa.Column("end_reason", sa.Text),
-    sa.Column("duration_s", sa.Float),
-    sa.Column("first_seen_at", sa.DateTime(timezone=True)),
-)
-turns = sa.Table(
-    "turns",
-    metadata,
-    sa.Column("event_id", postgresql.UUID(as_uuid=True), primary_key=True),
-    sa.Column("call_id", sa.Text),
-    sa.Column("role", sa.Text),
-    sa.Column("item_id", sa.Text),
-    sa.Column("text", sa.Text),
-    sa.Column("interrupted", sa.Boolean),
-    sa.Column("started_ms", sa.BigInteger),
-    sa.Column("ended_ms", sa.BigInteger),
-    sa.Column("occurred_at", sa.DateTime(timezone=True)),
-)
+# Days kept in the "partitions exist" cache (a process forgets older ones; re-checking is cheap).
+_KNOWN_DAYS_CAP = 400
 
 
 class PostgresCallLog:
     """``CallLog`` on Postgres; idempotent on the event id (``call_events`` primary key)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, schema: str) -> None:
         self._engine = engine
+        self._schema = schema
+        self._days_with_partitions: set[date] = set()
 
     async def apply(self, change: CallLogChange) -> bool:
         return await self.apply_many([change]) == 1
 
     async def apply_many(self, changes: list[CallLogChange]) -> int:
-        fresh: dict[uuid.UUID, CallLogChange] = {}
+        if not changes:
+            return 0
         try:
+            await self.ensure_partitions(c.occurred_at for c in changes)
             async with self._engine.begin() as conn:
-                inserted = await conn.execute(
-                    postgresql.insert(call_events)
-                    .values([_event_row(c) for c in changes])
-                    .on_conflict_do_nothing(index_elements=["event_id"])
-                    .returning(call_events.c.event_id)
-                )
-                new_ids = {row[0] for row in inserted}
-                for change in changes:  # in order; a redelivered event is not new
-                    if change.event_id in new_ids:
-                        fresh.setdefault(change.event_id, change)
-                for statement in _call_upserts(list(fresh.values())):
-                    await conn.execute(statement)
-                turn_rows = [vars(c.turn) for c in fresh.values() if c.turn is not None]
-                if turn_rows:
-                    await conn.execute(sa.insert(turns).values(turn_rows))
+                return await _store(conn, changes)
         except Exception as exc:
             if is_outage(exc):
                 raise DependencyUnavailableError("database unavailable") from exc
             raise
-        return len(fresh)
 
-    async def get_call(self, call_id: str) -> dict[str, Any] | None:
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(sa.select(calls).where(calls.c.call_id == call_id))).first()
-            if row is None:
-                return None
-            turn_rows = await conn.execute(
-                sa.select(turns)
-                .where(turns.c.call_id == call_id)
-                .order_by(turns.c.occurred_at, turns.c.event_id)
-            )
-            call = dict(row._mapping)
-            call["turns"] = [dict(t._mapping) for t in turn_rows]
-            return call
-
-    async def list_calls(
-        self, *, line_id: str | None, since: datetime | None, limit: int, offset: int
-    ) -> list[dict[str, Any]]:
-        turn_count = (
-            sa.select(sa.func.count())
-            .where(turns.c.call_id == calls.c.call_id)
-            .scalar_subquery()
-            .label("turn_count")
-        )
-        query = sa.select(calls, turn_count)
-        if line_id:
-            query = query.where(calls.c.line_id == line_id)
-        if since:
-            query = query.where(calls.c.first_seen_at >= since)
-        query = query.order_by(calls.c.first_seen_at.desc()).limit(limit).offset(offset)
-        async with self._engine.connect() as conn:
-            return [dict(r._mapping) for r in await conn.execute(query)]
-
-    async def purge_before(self, cutoff: datetime) -> int:
+    async def ensure_partitions(self, moments: Iterable[datetime]) -> int:
+        """Create the daily partitions these moments fall in (idempotent, replica-safe)."""
+        days = {m.astimezone(UTC).date() for m in moments}
+        missing = sorted(days - self._days_with_partitions)
+        if not missing:
+            return 0
+        created = 0
         async with self._engine.begin() as conn:
-            ids = sa.select(calls.c.call_id).where(calls.c.ended_at < cutoff).scalar_subquery()
-            await conn.execute(sa.delete(turns).where(turns.c.call_id.in_(ids)))
-            await conn.execute(sa.delete(call_events).where(call_events.c.call_id.in_(ids)))
-            result = await conn.execute(sa.delete(calls).where(calls.c.ended_at < cutoff))
-            return int(result.rowcount or 0)
+            # Consecutive runs of days in one call; a far-apart straggler gets its own.
+            for first, last in day_runs(missing):
+                result = await conn.execute(
+                    sa.text(f'SELECT "{self._schema}".ensure_day_partitions(:first, :last)'),
+                    {"first": first, "last": last},
+                )
+                created += int(result.scalar_one())
+        if len(self._days_with_partitions) > _KNOWN_DAYS_CAP:
+            self._days_with_partitions.clear()
+        self._days_with_partitions.update(missing)
+        return created
 
     async def ping(self) -> bool:
         async with self._engine.connect() as conn:
@@ -138,37 +80,127 @@ class PostgresCallLog:
         return True
 
 
+async def _store(conn: AsyncConnection, changes: list[CallLogChange]) -> int:
+    inserted = await conn.execute(
+        postgresql.insert(call_events)
+        .values([_event_row(c) for c in changes])
+        .on_conflict_do_nothing(index_elements=["event_id", "occurred_at"])
+        .returning(call_events.c.event_id)
+    )
+    new_ids = {row[0] for row in inserted}
+    fresh: dict[uuid.UUID, CallLogChange] = {}
+    for change in changes:  # in order; a redelivered event is not new
+        if change.event_id in new_ids:
+            fresh.setdefault(change.event_id, change)
+    if not fresh:
+        return 0
+    for statement in _call_upserts(list(fresh.values())):
+        await conn.execute(statement)
+    by_table: dict[str, list[dict[str, Any]]] = {}
+    for change in fresh.values():
+        for table, row in change.rows:
+            by_table.setdefault(table, []).append(row)
+    for table, rows in by_table.items():
+        target = escalations if table == "escalations" else EVENT_TABLES[table]
+        await conn.execute(postgresql.insert(target).values(rows).on_conflict_do_nothing())
+    for statement in _tool_call_upserts(list(fresh.values())):
+        await conn.execute(statement)
+    return len(fresh)
+
+
 def _event_row(change: CallLogChange) -> dict[str, Any]:
     return {
         "event_id": change.event_id,
+        "occurred_at": change.occurred_at,
         "call_id": change.call_id,
+        "line_id": change.line_id,
         "type": change.event_type,
         "version": change.version,
-        "occurred_at": change.occurred_at,
         "source": change.source,
         "payload": change.payload,
     }
 
 
 def _call_upserts(changes: list[CallLogChange]) -> list[postgresql.Insert]:
-    """One upsert per call, merging its changes in order (order-independent in the result)."""
+    """One upsert per call, merging its changes (the result does not depend on their order)."""
     merged: dict[str, dict[str, Any]] = {}
     for change in changes:
-        row = merged.setdefault(
-            change.call_id,
-            {"call_id": change.call_id, "line_id": "", "first_seen_at": change.occurred_at},
-        )
+        row = merged.setdefault(change.call_id, _blank_call(change))
         row["first_seen_at"] = min(row["first_seen_at"], change.occurred_at)
+        row["last_event_at"] = max(row["last_event_at"], change.occurred_at)
         row["line_id"] = change.line_id or row["line_id"]
         row.update(change.call_fields)
-    statements: list[postgresql.Insert] = []
+        for name, amount in change.counters.items():
+            row[name] += amount
+        for name, value in change.minimums.items():
+            row[name] = value if row[name] is None else min(row[name], value)
+        for name, value in change.maximums.items():
+            row[name] = value if row[name] is None else max(row[name], value)
+        row["tools_used"] = sorted({*row["tools_used"], *change.tools_used})
+    return [_call_upsert(row) for row in merged.values()]
+
+
+def _blank_call(change: CallLogChange) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "call_id": change.call_id,
+        "line_id": "",
+        "first_seen_at": change.occurred_at,
+        "last_event_at": change.occurred_at,
+        "sentiment_min": None,
+        "v2v_max_ms": None,
+        "tools_used": [],
+    }
+    row.update(dict.fromkeys(COUNTERS, 0))
+    row.update(dict.fromkeys(FLOAT_COUNTERS, 0.0))
+    return row
+
+
+def _call_upsert(row: dict[str, Any]) -> postgresql.Insert:
+    stmt = postgresql.insert(calls).values(**row)
+    new = stmt.excluded
+    updates: dict[str, Any] = {
+        k: new[k] for k in row if k in calls.c and k in _SET_FIELDS and row[k] is not None
+    }
+    if row["line_id"]:
+        updates["line_id"] = new.line_id
+    updates["first_seen_at"] = sa.func.least(calls.c.first_seen_at, new.first_seen_at)
+    updates["last_event_at"] = sa.func.greatest(calls.c.last_event_at, new.last_event_at)
+    for name in (*COUNTERS, *FLOAT_COUNTERS):
+        if row[name]:
+            updates[name] = calls.c[name] + new[name]
+    # least/greatest ignore NULLs, so a first value simply lands.
+    updates["sentiment_min"] = sa.func.least(calls.c.sentiment_min, new.sentiment_min)
+    updates["v2v_max_ms"] = sa.func.greatest(calls.c.v2v_max_ms, new.v2v_max_ms)
+    if row["tools_used"]:
+        union = sa.select(sa.func.array_agg(sa.distinct(sa.column("t")))).select_from(
+            sa.func.unnest(sa.func.array_cat(calls.c.tools_used, new.tools_used)).alias("t")
+        )
+        updates["tools_used"] = union.scalar_subquery()
+    return stmt.on_conflict_do_update(index_elements=["call_id"], set_=updates)
+
+
+_SET_FIELDS = frozenset(
+    {"channel", "caller", "line_config_hash", "started_at", "ended_at", "end_reason",
+     "duration_s"}
+)  # fmt: skip
+
+
+def _tool_call_upserts(changes: list[CallLogChange]) -> list[postgresql.Insert]:
+    """A tool call's row, merged from its call and result events in whatever order they came."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for change in changes:
+        if change.tool_call is None:
+            continue
+        key = (change.call_id, change.tool_call.tool_call_id)
+        row = merged.setdefault(
+            key, {"call_id": key[0], "tool_call_id": key[1], "line_id": change.line_id}
+        )
+        row.update(change.tool_call.fields)
+    statements = []
     for row in merged.values():
-        stmt = postgresql.insert(calls).values(**row)
-        updates: dict[str, Any] = {
-            k: stmt.excluded[k] for k in row if k not in ("call_id", "line_id", "first_seen_at")
-        }
-        if row["line_id"]:
-            updates["line_id"] = stmt.excluded.line_id
-        updates["first_seen_at"] = sa.func.least(calls.c.first_seen_at, stmt.excluded.first_seen_at)
-        statements.append(stmt.on_conflict_do_update(index_elements=["call_id"], set_=updates))
+        stmt = postgresql.insert(tool_calls).values(**row)
+        updates = {k: stmt.excluded[k] for k in row if k not in ("call_id", "tool_call_id")}
+        statements.append(
+            stmt.on_conflict_do_update(index_elements=["call_id", "tool_call_id"], set_=updates)
+        )
     return statements

@@ -13,12 +13,15 @@ from typing import Any
 
 from celery import Celery
 
-from services.analytics.jobs import purge_expired
+from services.analytics.jobs import purge_expired, roll_up_days
 from services.analytics.settings import AnalyticsSettings
 from shared.telemetry.logs import setup_logging
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 3600.0
+# Hourly too: a day's rollup lands within the hour after midnight UTC (and is redone once
+# the next day, for late events).
+ROLLUP_EVERY_S = 3600.0
 
 
 def create_celery_app(settings: AnalyticsSettings) -> Celery:
@@ -36,7 +39,8 @@ def create_celery_app(settings: AnalyticsSettings) -> Celery:
             "purge-expired-calls": {
                 "task": "analytics.purge_expired_calls",
                 "schedule": PURGE_EVERY_S,
-            }
+            },
+            "roll-up-days": {"task": "analytics.roll_up_days", "schedule": ROLLUP_EVERY_S},
         },
     )
 
@@ -46,6 +50,13 @@ def create_celery_app(settings: AnalyticsSettings) -> Celery:
         deleted = asyncio.run(purge_expired(settings))
         log.info("expired calls purged", extra={"calls_deleted": deleted})
         return {"calls_deleted": deleted}
+
+    @celery.task(name="analytics.roll_up_days")  # type: ignore[untyped-decorator]
+    def roll_up() -> dict[str, Any]:
+        """Store the daily rollups /v1/stats reads for finished days; create next partitions."""
+        result = asyncio.run(roll_up_days(settings))
+        log.info("daily rollups stored", extra={"partitions_created": result["partitions_created"]})
+        return result
 
     return celery
 
