@@ -21,6 +21,7 @@ expected for a fragment).
 With several files, texts and PII values shared between the files are reported.
 Exit status 1 when any error is found.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,23 +31,48 @@ from collections import Counter
 import yaml
 
 PII_TYPES = {
-    "PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "CREDIT_CARD", "CVV", "CARD_EXPIRY",
-    "US_SSN", "DATE_OF_BIRTH", "STREET_ADDRESS", "BANK_ACCOUNT", "IBAN",
+    "PERSON",
+    "PHONE_NUMBER",
+    "EMAIL_ADDRESS",
+    "CREDIT_CARD",
+    "CVV",
+    "CARD_EXPIRY",
+    "US_SSN",
+    "DATE_OF_BIRTH",
+    "STREET_ADDRESS",
+    "BANK_ACCOUNT",
+    "IBAN",
 }
 KEEP_TYPES = {
-    "ORDER_ID", "SKU", "TRACKING_NUMBER", "AMOUNT", "QUANTITY", "TIME",
-    "DELIVERY_DATE", "PRODUCT", "CITY",
+    "ORDER_ID",
+    "SKU",
+    "TRACKING_NUMBER",
+    "AMOUNT",
+    "QUANTITY",
+    "TIME",
+    "DELIVERY_DATE",
+    "PRODUCT",
+    "CITY",
 }
+NUMBER_WORDS_RE = re.compile(
+    r"\b(oh|zero|one|two|three|four|five|six|seven|eight|nine|double|triple|and|dash)\b"
+)
 ITEM_KEYS = {"id", "text", "previous", "pii", "keep"}
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
-UNITS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine".split())}
+UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine".split())}
 UNITS.update({"oh": 0, "o": 0})
-TEENS = {w: 10 + i for i, w in enumerate(
-    "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
-TENS = {w: 10 * (i + 2) for i, w in enumerate(
-    "twenty thirty forty fifty sixty seventy eighty ninety".split())}
+NONZERO_UNITS = {w for w, d in UNITS.items() if d}
+TEENS = {
+    w: 10 + i
+    for i, w in enumerate(
+        "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+    )
+}
+TENS = {
+    w: 10 * (i + 2)
+    for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())
+}
 
 
 def spoken_digits(value: str) -> str:
@@ -70,7 +96,7 @@ def spoken_digits(value: str) -> str:
         elif tok in TEENS:
             out.append(str(TEENS[tok]))
         elif tok in TENS:
-            if i + 1 < len(tokens) and tokens[i + 1] in UNITS and tokens[i + 1] not in ("oh", "o", "zero"):
+            if i + 1 < len(tokens) and tokens[i + 1] in NONZERO_UNITS:
                 out.append(str(TENS[tok] + UNITS[tokens[i + 1]]))
                 i += 1
             else:
@@ -120,7 +146,7 @@ def iban_chars(value: str) -> str:
         elif tok in TEENS:
             out.append(str(TEENS[tok]))
         elif tok in TENS:
-            if i + 1 < len(tokens) and tokens[i + 1] in UNITS and tokens[i + 1] not in ("oh", "o", "zero"):
+            if i + 1 < len(tokens) and tokens[i + 1] in NONZERO_UNITS:
                 out.append(str(TENS[tok] + UNITS[tokens[i + 1]]))
                 i += 1
             else:
@@ -256,7 +282,7 @@ def check_file(path: str) -> tuple[int, dict]:
                 if typ == "CREDIT_CARD":
                     digits = spoken_digits(val)
                     if len(digits) > 19 or (len(digits) >= 13 and not luhn_ok(digits)):
-                        err(f"{where}: card {val!r} -> {digits} is not a Luhn-valid 13-19 digit number")
+                        err(f"{where}: card {val!r} -> {digits}: not Luhn-valid 13-19 digits")
                     elif len(digits) < 13:
                         fragments += 1
                 if typ == "IBAN":
@@ -266,14 +292,14 @@ def check_file(path: str) -> tuple[int, dict]:
                     elif len(chars) < 15:
                         fragments += 1
                 if typ == "US_SSN" and len(spoken_digits(val)) not in (4, 9):
-                    warn(f"{where}: SSN {val!r} has {len(spoken_digits(val))} digits (not 9, not a last four)")
+                    warn(f"{where}: SSN {val!r}: {len(spoken_digits(val))} digits, not 9 or 4")
                 if typ == "PHONE_NUMBER" and not 7 <= len(spoken_digits(val)) <= 15:
                     warn(f"{where}: phone {val!r} has {len(spoken_digits(val))} digits")
                 if kind == "keep" and typ in ("TRACKING_NUMBER", "ORDER_ID", "SKU"):
                     digits = spoken_digits(val)
-                    if not re.search(r"[A-Za-z]{2}", re.sub(r"\b(oh|one|two|three|four|five|six|seven|eight|nine|zero|double|triple|and|dash)\b", "", val.lower())) \
-                            and 13 <= len(digits) <= 19 and luhn_ok(digits):
-                        warn(f"{where}: keep {typ} {val!r} is a Luhn-valid {len(digits)}-digit number")
+                    letters = re.search(r"[a-z]{2}", NUMBER_WORDS_RE.sub("", val.lower()))
+                    if not letters and 13 <= len(digits) <= 19 and luhn_ok(digits):
+                        warn(f"{where}: keep {typ} {val!r}: Luhn-valid {len(digits)} digits")
         spans.sort()
         for a in range(len(spans)):
             for b in range(a + 1, len(spans)):
@@ -298,13 +324,22 @@ def check_file(path: str) -> tuple[int, dict]:
 
     total = len(items)
     print(f"\n== {path}")
-    print(f"utterances: {total}  with pii: {n_pii}  with keep: {n_keep} ({100 * n_keep / max(total, 1):.0f} %)"
-          f"  keep only: {n_keep_only}  no labels: {n_none}  with previous: {n_prev}")
-    print("forms (from ids): " + ", ".join(f"{k} {v} ({100 * v / max(total, 1):.0f} %)" for k, v in forms.most_common()))
+
+    def pct(n: int) -> str:
+        return f"{100 * n / max(total, 1):.0f} %"
+
+    print(
+        f"utterances: {total}  with pii: {n_pii}  with keep: {n_keep} ({pct(n_keep)})"
+        f"  keep only: {n_keep_only}  no labels: {n_none}  with previous: {n_prev}"
+    )
+    print("forms (from ids): " + ", ".join(f"{k} {v} ({pct(v)})" for k, v in forms.most_common()))
     print("categories: " + ", ".join(f"{k} {v}" for k, v in sorted(prefixes.items())))
     print("PII spans:  " + ", ".join(f"{t} {type_counts[t]}" for t in sorted(PII_TYPES)))
-    print("keep spans: " + ", ".join(f"{t} {type_counts[t]}" for t in sorted(KEEP_TYPES))
-          + f"  (total {sum(type_counts[t] for t in KEEP_TYPES)})")
+    print(
+        "keep spans: "
+        + ", ".join(f"{t} {type_counts[t]}" for t in sorted(KEEP_TYPES))
+        + f"  (total {sum(type_counts[t] for t in KEEP_TYPES)})"
+    )
     print(f"card/IBAN fragments (not checksummed): {fragments}")
     print(f"errors: {errors}")
     return errors, {"texts": texts, "pii": pii_values}
@@ -327,7 +362,8 @@ def main(argv: list[str]) -> int:
                 continue
             shared_texts = a["texts"] & b["texts"]
             shared_pii = a["pii"] & b["pii"]
-            print(f"\n{p1} vs {p2}: {len(shared_texts)} shared texts, {len(shared_pii)} shared PII values")
+            print(f"\n{p1} vs {p2}: {len(shared_texts)} shared texts,", end=" ")
+            print(f"{len(shared_pii)} shared PII values")
             for v in sorted(shared_pii):
                 print(f"  shared PII value: {v!r}")
             for t in sorted(shared_texts):
