@@ -70,17 +70,22 @@ def _filtered(query: sa.Select[Any], where: CallFilter) -> sa.Select[Any]:
     if where.tool is not None:
         query = query.where(calls.c.tools_used.contains([where.tool]))
     if where.q:
-        query = query.where(calls.c.call_id.in_(_matching_call_ids(where)))
+        query = query.where(_matching_turns(where).exists())
     return query
 
 
-def _matching_call_ids(where: CallFilter) -> sa.Select[Any]:
-    """Calls with a turn matching the full-text query (web-search syntax: words, "phrases", -not).
+def _matching_turns(where: CallFilter) -> sa.Select[Any]:
+    """The call's turns matching the full-text query (web-search syntax: words, "phrases", -not).
 
-    A call's turns come after its first event, so ``since`` also prunes the turn partitions.
+    A call's turns come after its first event (``first_seen_at`` is the least ``occurred_at``
+    of its events), so ``since`` prunes the turn partitions when the query is planned, and
+    ``first_seen_at`` prunes them for each call when the plan walks calls newest first and
+    probes their turns: a probe reads a partition or two instead of every day's index.
     """
     match = turns.c.tsv.op("@@")(sa.func.websearch_to_tsquery("english", where.q))
-    query = sa.select(turns.c.call_id).where(match)
+    query = sa.select(sa.literal(1)).where(
+        turns.c.call_id == calls.c.call_id, turns.c.occurred_at >= calls.c.first_seen_at, match
+    )
     if where.since is not None:
         query = query.where(turns.c.occurred_at >= where.since)
     if where.until is not None:
