@@ -27,7 +27,7 @@ EXPORT_CHUNK = 500
 _SUMMARY: dict[str, sa.ColumnElement[Any]] = {
     **{name: calls.c[name] for name in (
         "call_id", "line_id", "channel", "first_seen_at", "started_at", "ended_at", "duration_s",
-        "end_reason", "outcome", "escalated", "user_turns", "agent_turns")},
+        "end_reason", "outcome", "escalated", "user_turns", "agent_turns", "line_config_hash")},
     "interruption_count": calls.c.interruptions,
     "tool_call_count": calls.c.tool_calls,
     "tool_error_count": calls.c.tool_errors,
