@@ -10,8 +10,8 @@
 2. Queries: a schema seeded with 50,000 calls and about a million turns over 30 days
    (``bench/analytics_seed.py``), served by another analytics process; p50/p95 over HTTP of
    full-text search (common and rare words, with and without a time range and line), plain
-   pages and a cursor page, one call's timeline, and ``/v1/stats`` over 30 days computed live
-   and again after the finished days are rolled up.
+   pages and a cursor page, one call's timeline, and ``/v1/stats`` over 30 days: its first read
+   (which computes the finished days live and stores their rollups) and reads after that.
 
 Both schemas are dropped at the end, also on failure.
 """
@@ -219,7 +219,12 @@ async def bench_queries(
                 lambda _: http.get(f"/v1/calls/{rng.choice(call_ids)}")
             )
             month = {"since": (today - timedelta(days=30)).isoformat(), "until": today.isoformat()}
-            figures["stats 31 days, live"] = await _measure(get("/v1/stats", **month))
+            # The first read computes the 30 finished days live and stores their rollups on
+            # the way (one sample: it happens once); today stays live on every read.
+            started = time.perf_counter()
+            (await http.get("/v1/stats", params=month)).raise_for_status()
+            first_read = (time.perf_counter() - started) * 1000
+            figures["stats 31 days, first read (rolls up 30 days)"] = (first_read, first_read)
             facts["rollup_s"] = await _roll_up(postgres, schema, today - timedelta(days=30), today)
             figures["stats 31 days, rolled up"] = await _measure(get("/v1/stats", **month))
     finally:

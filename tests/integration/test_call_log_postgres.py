@@ -245,9 +245,10 @@ async def test_stats_from_rollups_equal_stats_computed_live(store: Store, db_sch
     await _store(store, _call("sess_s3", base, turns=0))  # the caller never spoke
     await _store(store, _call("sess_s4", base, line="other-line", ended=False))
 
-    live = summarise(await store.stats.daily(day, day, line_id=None))
+    # Read as "today" (computed live, not stored), then rolled up by the job and read again.
+    live = summarise(await store.stats.daily(day, day, line_id=None, today=day))
     assert await store.stats.roll_up(day) == 2
-    rolled = summarise(await store.stats.daily(day, day, line_id=None))
+    rolled = summarise(await store.stats.daily(day, day, line_id=None, today=day))
 
     assert rolled == live
     total = live["total"]
@@ -264,6 +265,34 @@ async def test_stats_from_rollups_equal_stats_computed_live(store: Store, db_sch
     settings = AnalyticsSettings(ANALYTICS_DB_SCHEMA=db_schema, postgres=store_postgres(store))
     result = await roll_up_days(settings, today=day + timedelta(days=1))
     assert result["lines_rolled_up"]["2026-11-05"] == 2
+
+
+async def test_a_finished_day_is_rolled_up_when_read_and_redone_after_a_late_event(
+    store: Store, db_schema: str
+) -> None:
+    day = date(2026, 11, 7)
+    base = datetime(2026, 11, 7, 10, 0, tzinfo=UTC)
+    await _store(store, _call("sess_r1", base))
+
+    async def stored_days() -> list[Any]:
+        async with store.engine.connect() as conn:
+            rows = await conn.exec_driver_sql(
+                f'SELECT day, calls FROM "{db_schema}".daily_stats ORDER BY 1'
+            )
+            return [tuple(r) for r in rows]
+
+    today = day + timedelta(days=3)
+    first = summarise(await store.stats.daily(day, day, line_id=None, today=today))
+    assert first["total"]["calls"] == 1
+    assert await stored_days() == [(day, 1)]  # read through: rolled up on the way
+    # Today is never stored: it is still changing.
+    await store.stats.daily(today, today, line_id=None, today=today)
+    assert await stored_days() == [(day, 1)]
+
+    await _store(store, _call("sess_r2", base + timedelta(hours=1)))  # arrives late
+    assert await stored_days() == []
+    again = summarise(await store.stats.daily(day, day, line_id="demo-retail", today=today))
+    assert again["total"]["calls"] == 2 and await stored_days() == [(day, 2)]
 
 
 def store_postgres(store: Store) -> PostgresSettings:

@@ -17,6 +17,7 @@ from services.analytics.adapters.postgres_tables import (
     FLOAT_COUNTERS,
     call_events,
     calls,
+    daily_stats,
     escalations,
     tool_calls,
 )
@@ -105,6 +106,10 @@ async def _store(conn: AsyncConnection, changes: list[CallLogChange]) -> int:
         await conn.execute(postgresql.insert(target).values(rows).on_conflict_do_nothing())
     for statement in _tool_call_upserts(list(fresh.values())):
         await conn.execute(statement)
+    today = datetime.now(UTC).date()
+    late_days = {d for c in fresh.values() if (d := c.occurred_at.astimezone(UTC).date()) < today}
+    if late_days:  # a finished day's figures changed: /v1/stats recomputes its rollup
+        await conn.execute(sa.delete(daily_stats).where(daily_stats.c.day.in_(late_days)))
     return len(fresh)
 
 

@@ -34,24 +34,47 @@ class PostgresStats:
         self._engine = engine
         self._schema = schema
 
-    async def daily(self, first: date, last: date, *, line_id: str | None) -> list[DailyRow]:
-        """Rows for ``first..last``: stored rollups where present, the other days live."""
+    async def daily(
+        self, first: date, last: date, *, line_id: str | None, today: date | None = None
+    ) -> list[DailyRow]:
+        """Rows for ``first..last``: stored rollups where present, the other days live.
+
+        A finished day (before ``today``, UTC) read without a rollup is rolled up on the way, so
+        the next read of it is cheap; ingestion deletes the rollup of a day that gets a late
+        event, and the hourly job redoes the last two days.
+        """
+        today = today or datetime.now(UTC).date()
         async with self._engine.connect() as conn:
             query = sa.select(daily_stats).where(daily_stats.c.day.between(first, last))
-            if line_id is not None:
-                query = query.where(daily_stats.c.line_id == line_id)
             stored = [_from_rollup(r._mapping) for r in await conn.execute(query)]
             rolled = {r.day for r in stored}
-            # A day with no rollup row at all (no job yet, or today) is computed live.
-            live_days = [
+            missing = [
                 first + timedelta(days=n)
                 for n in range((last - first).days + 1)
                 if first + timedelta(days=n) not in rolled
             ]
-            live: list[DailyRow] = []
-            for start, end in day_runs(live_days):
-                live.extend(await _live(conn, start, end, line_id))
-        return stored + live
+            finished: list[DailyRow] = []
+            for start, end in day_runs([d for d in missing if d < today]):
+                finished.extend(await _live(conn, start, end, None))
+            current: list[DailyRow] = []
+            for start, end in day_runs([d for d in missing if d >= today]):
+                current.extend(await _live(conn, start, end, line_id))
+        if finished:
+            await self._save(finished)
+        rows = stored + finished
+        if line_id is not None:
+            rows = [r for r in rows if r.line_id == line_id]
+        return rows + current
+
+    async def _save(self, rows: list[DailyRow]) -> None:
+        """Store rollups (a concurrent reader may store the same day: the last one wins)."""
+        stmt = postgresql.insert(daily_stats).values([_to_rollup(r) for r in rows])
+        columns = [c.name for c in daily_stats.c if c.name not in ("day", "line_id")]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["day", "line_id"], set_={c: stmt.excluded[c] for c in columns}
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt)
 
     async def roll_up(self, day: date) -> int:
         """Store ``day``'s figures (replacing an earlier rollup of it); lines with calls."""
