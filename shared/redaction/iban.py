@@ -1,0 +1,71 @@
+"""IBANs, written ("DE89 3704 0044 0532 0130 00") or spoken ("d e eight nine three seven ...").
+
+Letters and digits are read together across spaces and pauses and the longest run that passes
+the ISO 13616 mod-97 check is the IBAN. After an "IBAN" cue an unchecked run is taken too: a
+caller who misspeaks one digit still said their account number.
+"""
+
+from __future__ import annotations
+
+import re
+
+from stdnum import iban as stdnum_iban
+
+from shared.redaction import cues
+from shared.redaction.model import Entity
+
+_PART = re.compile(r"[A-Za-z0-9]+")
+_GAP = re.compile(r"[\s,.\-]{0,3}")
+_START = re.compile(r"[A-Za-z]{2}\d{2}")
+_MAX_LEN = 34
+_MIN_LEN = 15
+_CUE_REACH = 40
+_STOP = frozenset("and is it the my a an or to so ok yes um uh its thats".split())
+
+
+def _run(text: str, parts: list[re.Match[str]], i: int) -> list[tuple[int, str]]:
+    """From part ``i`` on: (end offset, compact text so far) after each part taken."""
+    steps: list[tuple[int, str]] = []
+    compact = ""
+    for j in range(i, len(parts)):
+        part = parts[j]
+        if j > i and _GAP.fullmatch(text, parts[j - 1].end(), part.start()) is None:
+            break
+        word = part.group(0)
+        if word.isalpha() and j > i:
+            follows_digits = j + 1 < len(parts) and any(c.isdigit() for c in parts[j + 1].group(0))
+            if len(word) > 4 or word.lower() in _STOP or not follows_digits:
+                break
+        compact += word.upper()
+        if len(compact) > _MAX_LEN:
+            break
+        steps.append((part.end(), compact))
+    return steps
+
+
+def find_ibans(text: str) -> list[Entity]:
+    """IBANs that validate, and IBAN-like runs right after an IBAN cue."""
+    parts = list(_PART.finditer(text))
+    cue_ends = [m.end() for m in cues.IBAN.finditer(text)]
+    found: list[Entity] = []
+    i = 0
+    while i < len(parts):
+        start = parts[i].start()
+        steps = _run(text, parts, i)
+        compact = steps[-1][1] if steps else ""
+        if not _START.match(compact):
+            i += 1
+            continue
+        valid = [end for end, c in steps if len(c) >= _MIN_LEN and stdnum_iban.is_valid(c)]
+        cued = any(0 <= start - e <= _CUE_REACH for e in cue_ends)
+        if valid:
+            end = valid[-1]
+        elif cued and sum(c.isdigit() for c in compact) >= 6:
+            end = steps[-1][0]
+        else:
+            i += 1
+            continue
+        found.append(Entity("IBAN", start, end))
+        while i < len(parts) and parts[i].start() < end:
+            i += 1
+    return found
