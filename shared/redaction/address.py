@@ -26,7 +26,7 @@ _DIRECTION = (
     r"(?:north|south|east|west|northeast|northwest|southeast|southwest|n|s|e|w|ne|nw|se|sw)\.?"
 )
 _UNIT = (
-    r"(?:,?[ \t]*(?:apt|apartment|unit|suite|ste|#|number|no|room|rm|floor|fl|building|bldg|"
+    r"(?:,?[ \t]*(?:apt|apartment|unit|suite|ste|#|number|room|rm|floor|fl|building|bldg|"
     r"flat|lot|space)\.?[ \t]*#?[ \t]*(?:\d+[ \t]?[a-z]\b|\d+|[a-z]\d*\b))"
 )
 # Words that cannot be part of a street name (they end the search for one).
@@ -38,7 +38,7 @@ _NOT_NAME = (
 _NAME_WORD = rf"(?!{_NOT_NAME}\b)(?!{_DIRECTION}[ \t]+(?:{_CLEAR_SUFFIX})\b)[a-z0-9][a-z0-9'.\-]*"
 _HOUSE = r"\d{1,6}(?:[ \t]?[a-z]\b|-\d{1,4})?"
 ADDRESS = re.compile(
-    rf"(?<![\w$€£.,\-])(?P<house>{_HOUSE})[ \t]+(?:{_DIRECTION}[ \t]+)?"
+    rf"(?<![\w$€£.,\-])(?P<house>{_HOUSE})\s+(?:{_DIRECTION}[ \t]+)?"
     rf"(?:{_NAME_WORD}[ \t]+){{1,4}}"
     rf"(?P<suffix>{_CLEAR_SUFFIX}|{_AMBIGUOUS_SUFFIX})\b\.?(?P<tail>(?:[ \t]+{_DIRECTION}(?![\w]))?"
     rf"{_UNIT}?)",
@@ -61,6 +61,12 @@ _TYPE_FIRST = re.compile(
     rf"|(?<![\w])[A-ZÄÖÜa-zäöüß\-]+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|"
     rf"laan|straat|gracht|gade|vej|gatan|vägen|veien)[ \t]+\d+[a-z]?(?![\w])"
     rf"|(?<![\w])\d+[ \t]+chome-\d+(?:-\d+)?(?:[ \t]+[A-Z][a-z]+)?",
+    re.IGNORECASE,
+)
+# "i live at seventeen" (the street follows in the next turn): a house number after the cue.
+_HOUSE_AFTER_CUE = re.compile(
+    rf"(?:i live at|i'm at|im at|we're at|address is|it's at|lives at)[ \t]+(?P<house>{_HOUSE})"
+    r"(?=[ \t]*[.,]?[ \t]*(?:\n|$))",
     re.IGNORECASE,
 )
 # "the house number is 56 and the street is garfield place": each part after its cue.
@@ -90,6 +96,8 @@ def find_addresses(text: str) -> list[Entity]:
         found.append(Entity("STREET_ADDRESS", unit.start() if unit else m.start(), m.end()))
     for pattern in (PO_BOX, _TYPE_FIRST):
         found.extend(Entity("STREET_ADDRESS", m.start(), m.end()) for m in pattern.finditer(text))
+    for m in _HOUSE_AFTER_CUE.finditer(text):
+        found.append(Entity("STREET_ADDRESS", m.start("house"), m.end("house")))
     for m in _PART_CUES.finditer(text):
         part = "house" if m.group("house") else "street"
         found.append(Entity("STREET_ADDRESS", m.start(part), m.end(part)))

@@ -15,20 +15,21 @@ def _cue(pattern: str) -> re.Pattern[str]:
 
 
 # Business references: the digits after these are kept whatever they look like.
-KEEP = _cue(
+KEEP_WORDS = (
     r"orders?|ord|purchase|confirmation|conf|invoice|receipt|reference|ref|case|ticket|claim|"
     r"rma|returns?|sku|skus|items?|products?|model|part|style|catalog(?:ue)?|tracking|"
     r"track|shipment|package|parcel|waybill|awb|store|flight|booking|reservation|"
     r"serial|promo|coupon|voucher|gift ?card|"
     r"batch|lot|unit price|price|total|quantity|qty"
 )
+KEEP = _cue(KEEP_WORDS)
 CARD = _cue(
     r"(?:credit|debit|bank|payment|visa|master ?card|amex|discover)? ?cards?(?: number)?|"
     r"visa|master ?card|amex|american express|discover|credit|debit|cc|"
     r"ending (?:in|with)|ends (?:in|with)|card holder|cardholder|pan|long number"
 )
 CVV = _cue(
-    r"cvv2?|cvc2?|csc|cid|cv2|security (?:code|number|digits)|verification (?:code|number|value)|"
+    r"cvv2?|cvc2?|csc|cid|cv2|sec(?:urity)? (?:code|number|digits)|verification (?:code|number|value)|"
     r"(?:three|four|3|4)[ -]digit (?:code|number)|code on the back|back of the card|"
     r"digits on the back|on the back"
 )
@@ -74,11 +75,11 @@ NAME_STRONG = _cue(
     r"name on (?:the|my) (?:card|account|order|reservation|file)(?: is)?|card ?holder(?: name)?(?: is)?|"
     r"account holder(?: is)?|mr\.?|mrs\.?|ms\.?|miss|mister|missus|dr\.?|doctor|"
     r"call me|ask for|speak (?:to|with)|talk (?:to|with)|attention|attn|care of|c/o|"
-    r"signed by|addressed to|recipient(?: is)?|spelled|spelling|spell(?:s|ed)? it|"
+    r"signed (?:for )?by(?: a)?|addressed to|recipient(?: is)?|spelled|spelling|spell(?:s|ed)? it|"
     r"goes by|spell(?: it)?(?: out)?"
 )
 NAME_WEAK = _cue(
-    r"this is|it's|it is|its|i'm|i am|im|hi|hello|hey|thanks|thank you|yes|yeah|named|"
+    r"this is|it's|it is|its|i'm|i am|im|hi|hello|hey|thanks|thank you|yes|yeah|named|under|"
     r"called|my (?:wife|husband|son|daughter|mother|mom|father|dad|partner|"
     r"brother|sister|friend|boss|colleague|fiance|fiancee|girlfriend|boyfriend|kid|child)"
     r"(?:'s name is| is)?"

@@ -25,12 +25,12 @@ _YEAR = r"(?:(?:19|20)\d\d|'?\d\d)"
 _SEP = r"[ \t]*[/.\-][ \t]*|[ \t]+"
 DATE = re.compile(
     rf"(?<![\w])(?:"
-    rf"{_MONTH}[ \t,]+(?:the[ \t]+)?{_DAY}(?:(?:[ \t]*,[ \t]*|[ \t]+)(?:of[ \t]+)?{_YEAR})?"
-    rf"|(?:the[ \t]+)?{_DAY}[ \t]+(?:of[ \t]+)?{_MONTH}(?:[ \t,]+(?:of[ \t]+)?{_YEAR})?"
-    rf"|{_MONTH}[ \t,]+(?:of[ \t]+)?{_YEAR}"
+    rf"{_MONTH}[\s,]+(?:the\s+)?{_DAY}(?:(?:\s*,\s*|\s+)(?:of\s+)?{_YEAR})?"
+    rf"|(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}(?:[\s,]+(?:of\s+)?{_YEAR})?"
+    rf"|{_MONTH}[\s,]+(?:of\s+)?{_YEAR}"
     rf"|\d{{1,2}}(?:{_SEP})\d{{1,2}}(?:{_SEP})(?:\d{{4}}|\d{{2}})"
     rf"|\d{{4}}-\d{{1,2}}-\d{{1,2}}"
-    rf"|\d{{6}}|\d{{8}}|(?:19|20)\d\d|the[ \t]+{_DAY}"
+    rf"|\d{{6}}|\d{{8}}|(?:19|20)\d\d|the\s+{_DAY}(?:\s+of(?=\s*$))?"
     rf")(?![\w])",
     re.IGNORECASE,
 )
@@ -47,13 +47,13 @@ def _after_cue(text: str, cue: re.Pattern[str], shape: re.Pattern[str], kind: st
     found: list[Entity] = []
     for m in cue.finditer(text):
         window_end = min(len(text), m.end() + _REACH)
-        date = shape.search(text, m.end(), window_end + 30)
-        if date is None or date.start() > window_end:
-            continue
-        between = text[m.end() : date.start()]
-        if cues.DELIVERY.search(between) or re.search(r"[.?!;]\s", between):
-            continue
-        found.append(Entity(kind, date.start(), date.end()))
+        for date in shape.finditer(text, m.end(), window_end + 30):
+            if date.start() > window_end:
+                break
+            between = text[m.end() : date.start()]
+            if cues.DELIVERY.search(between) or re.search(r"[.?!;]\s", between):
+                break
+            found.append(Entity(kind, date.start(), date.end()))
     return found
 
 

@@ -151,11 +151,20 @@ _CORRECTION = re.compile(
 )
 _DATE_SHAPE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?")
 # How far (characters) a cue said after a number still speaks for it ("... that's my cell").
-_AFTER_REACH = 30
+_AFTER_REACH = 40
+# Cues that also work after the number; a reference cue after a number is keep.py's call (a
+# valid card still counts), and a date before "born" is usually another date.
+_AFTER_CUES = frozenset({"CREDIT_CARD", "US_SSN", "PHONE_NUMBER", "BANK_ACCOUNT", "CVV"})
+# Between two numbers, words that carry the first one's cue to the second (a correction).
+_CARRY = re.compile(
+    r"\b(?:no|sorry|wait|i mean|actually|oops|rather|full number|whole number|the rest|again|"
+    r"then|and then|followed by|next)\b",
+    re.IGNORECASE,
+)
 
 
 def _by_cue(
-    chain: Chain, groups: list[str], seen: dict[str, int], text: str
+    chain: Chain, groups: list[str], seen: dict[str, int], text: str, card_before: bool
 ) -> list[Entity] | None:
     """The entities the cues make of the chain; None when no cue decides."""
     digits = chain.digits
@@ -170,7 +179,7 @@ def _by_cue(
         return [Entity("CARD_EXPIRY", *whole)]
     if "DATE_OF_BIRTH" in seen and 4 <= n <= 8:
         return [Entity("DATE_OF_BIRTH", *whole)]
-    if "CODE" in seen and n in (3, 4) and cues.CARD.search(text, 0, chain.start):
+    if "CODE" in seen and n in (3, 4) and (card_before or cues.CARD.search(text, 0, chain.start)):
         return [Entity("CVV", *whole)]
     if last == "CREDIT_CARD" and n >= 3:
         return _card_entities(chain, groups, whole_if_none=True)
@@ -194,11 +203,11 @@ def _without_cue(chain: Chain, groups: list[str]) -> list[Entity]:
     n = len(chain.digits)
     if sizes == [3, 2, 4]:
         return [Entity("US_SSN", *whole)]
-    if is_phone(chain) or sizes in ([3, 3, 4], [1, 3, 3, 4]) or (raw.startswith("+") and n >= 8):
+    if is_phone(chain) or sizes in ([3, 3, 4], [1, 3, 3, 4]) or (raw.startswith("+") and n >= 6):
         return [Entity("PHONE_NUMBER", *whole)]
     # A long number nobody called a reference: personal until shown otherwise.
-    if n >= 7:
-        kind = "US_SSN" if n == 9 else "PHONE_NUMBER" if n in (7, 10, 11) else "CREDIT_CARD"
+    if n >= 6:
+        kind = "US_SSN" if n == 9 else "PHONE_NUMBER" if n <= 11 else "CREDIT_CARD"
         return [Entity(kind, *whole)]
     return []
 
@@ -213,19 +222,23 @@ def find_numbers(text: str) -> list[Entity]:
         seen = cues_before(text, max(previous_end, chain.start - CUE_WINDOW), chain.start)
         if re.search(r"\b(?:month|year)\b", text[max(0, chain.start - 30) : chain.start], re.I):
             seen.setdefault("MONTH_YEAR", -1)
-        if not (seen.keys() - {"MONTH_YEAR"}) and chain.start - previous_end <= CUE_WINDOW:
-            seen = {**carried, **seen}  # a cue speaks for the numbers after it, until another
+        between = text[previous_end : chain.start]
+        if not (seen.keys() - {"MONTH_YEAR"}) and _CARRY.search(between):
+            seen = {**carried, **seen}  # "... no the full number is ...": the cue still holds
         if not (seen.keys() - {"MONTH_YEAR"}):
             next_start = all_chains[k + 1].start if k + 1 < len(all_chains) else len(text)
             after = text[chain.end : min(next_start, chain.end + _AFTER_REACH)]
-            seen = {name: 0 for name in cues_before(after, 0, len(after))}
+            # A reference cue after a number is keep.py's call (a valid card still counts).
+            seen = {name: 0 for name in cues_before(after, 0, len(after)) if name in _AFTER_CUES}
         groups = chain.group_digits()
-        entities = _by_cue(chain, groups, seen, text)
+        card_before = any(e.type == "CREDIT_CARD" for e in found)
+        entities = _by_cue(chain, groups, seen, text, card_before)
         if entities is None:
             entities = _without_cue(chain, groups)
         found.extend(entities)
         typed.append(entities[0].type if entities else None)
-        previous_end, carried = chain.end, seen
+        if entities or len(chain.digits) >= 3:  # "the 3 digit code is": the 3 is part of a cue
+            previous_end, carried = chain.end, seen
     found.extend(_false_starts(text, all_chains, typed))
     return found
 

@@ -9,6 +9,7 @@ from presidio_analyzer import AnalyzerEngine
 
 from shared.redaction.keep import blocked, kept_spans
 from shared.redaction.model import Entity, Redaction, apply, merge_entities
+from shared.redaction.names import repeat_mentions
 from shared.redaction.recognizers import analyze, build_analyzer
 from shared.redaction.spoken import normalise
 from shared.redaction.values import redact_json
@@ -64,15 +65,24 @@ class Redactor:
     def _find_whole(self, text: str) -> list[Entity]:
         norm = normalise(text)
         kept = kept_spans(norm.text)
+        raw = [
+            Entity(r.entity_type, r.start, r.end)
+            for r in analyze(self._analyzer, norm.text)
+            if not _implausible_name(norm.text, r.entity_type, r.start, r.end)
+        ]
+        raw = [e for e in raw if not blocked(kept, e.type, e.start, e.end)]
+        # A name found once (by spaCy or a cue) is a name wherever else it is said.
+        people = [e for e in raw if e.type == "PERSON"]
+        raw += [
+            e
+            for e in repeat_mentions(norm.text, people)
+            if not blocked(kept, e.type, e.start, e.end)
+        ]
         found: list[Entity] = []
-        for result in analyze(self._analyzer, norm.text):
-            kind = result.entity_type
-            if blocked(kept, kind, result.start, result.end):
-                continue
-            start, end = norm.to_original(result.start, result.end)
-            start, end = _whole_words(text, start, end)
+        for e in raw:
+            start, end = _whole_words(text, *norm.to_original(e.start, e.end))
             if end > start:
-                found.append(Entity(kind, start, end))
+                found.append(Entity(e.type, start, end))
         return found
 
     def redact_value(self, value: Any) -> Any:
@@ -83,6 +93,12 @@ class Redactor:
         Values under business keys (order_id, sku, tracking_number, amount) are kept.
         """
         return redact_json(self, value)
+
+
+def _implausible_name(text: str, kind: str, start: int, end: int) -> bool:
+    """spaCy's PERSON on a model number or an abbreviation ("Galaxy Tab S9", "Tel")."""
+    span = text[start:end]
+    return kind == "PERSON" and (any(c.isdigit() for c in span) or len(span.strip(". ")) < 3)
 
 
 def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:

@@ -15,11 +15,17 @@ from shared.redaction import cues
 from shared.redaction.model import Entity
 
 _PART = re.compile(r"[A-Za-z0-9]+")
-_GAP = re.compile(r"[\s,.\-]{0,3}")
+_GAP = re.compile(r"[\s,.\-]{0,3}|\s+(?:and then|then|and|followed by)\s+", re.IGNORECASE)
 _START = re.compile(r"[A-Za-z]{2}\d{2}")
 _MAX_LEN = 34
 _MIN_LEN = 15
 _CUE_REACH = 40
+# Countries that issue IBANs (ISO 3166 alpha-2).
+_COUNTRIES = frozenset(
+    "AD AE AL AT AZ BA BE BG BH BR BY CH CR CY CZ DE DK DO EE EG ES FI FO FR GB GE GI GL GR GT "
+    "HR HU IE IL IQ IS IT JO KW KZ LB LC LI LT LU LV MC MD ME MK MR MT MU NL NO PK PL PS PT QA RO "
+    "RS SA SC SE SI SK SM ST SV TL TN TR UA VA VG XK".split()
+)
 _STOP = frozenset("and is it the my a an or to so ok yes um uh its thats".split())
 
 
@@ -58,9 +64,12 @@ def find_ibans(text: str) -> list[Entity]:
             continue
         valid = [end for end, c in steps if len(c) >= _MIN_LEN and stdnum_iban.is_valid(c)]
         cued = any(0 <= start - e <= _CUE_REACH for e in cue_ends)
+        digits = sum(c.isdigit() for c in compact)
         if valid:
             end = valid[-1]
-        elif cued and sum(c.isdigit() for c in compact) >= 6:
+        elif (cued and digits >= 2) or (compact[:2] in _COUNTRIES and digits >= 6):
+            # After a cue, or a known country code and enough digits: a misspoken or partial
+            # IBAN (a false start, or the first half before a pause) is still an IBAN.
             end = steps[-1][0]
         else:
             i += 1

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from stdnum import luhn
 
 from shared.redaction import cues
+from shared.redaction.places import city_spans
 from shared.redaction.model import ENTITY_TYPES
 
 ALL = frozenset(ENTITY_TYPES)
@@ -37,13 +38,15 @@ _VALUE = (
     r"|[a-z]{1,5}-[a-z0-9-]*\d[a-z0-9-]*|1z[a-z0-9 ]{14,40}"
 )
 _AFTER_KEEP_CUE = re.compile(
-    rf"(?:{cues.KEEP.pattern}|{_CARRIER})(?:[ \t]*{_FILLER}(?![\w]))*[ \t:#]*(?P<value>{_VALUE})",
+    rf"(?<![a-z0-9\-])(?:{cues.KEEP_WORDS}|{_CARRIER})(?:_(?:number|id|no|num|code))?"
+    rf"(?:[ \t]*{_FILLER}(?![\w]))*[ \t:#=]*(?P<value>{_VALUE})",
     re.IGNORECASE,
 )
+# "... oh two that's the tracking", "580635817839 is the fedex number": the cue comes after.
 _BEFORE_KEEP_CUE = re.compile(
-    rf"(?<![\w])(?P<value>[\d][\d \t,.\-]*\d)[ \t,]+(?:\w+[ \t]+){{0,3}}?"
-    rf"(?:that's|is|was|for|as)?[ \t]*(?:the|my|a)?[ \t]*(?:{_CARRIER}|tracking|order|sku|"
-    r"confirmation|reference|invoice|item|model|serial)(?![\w])",
+    r"(?<![\w])(?P<value>[\d][\d \t,.\-]*\d)[ \t,]*(?:that's|that is|is|was|it's|as)[ \t]+"
+    rf"(?:(?:the|my|a|your)[ \t]+)?(?:(?:{_CARRIER})[ \t]+)?(?:tracking|order|sku|"
+    rf"confirmation|reference|invoice|item|model|serial|{_CARRIER})(?![\w])",
     re.IGNORECASE,
 )
 _ID_SHAPE = re.compile(
@@ -53,7 +56,7 @@ _AMOUNT = re.compile(
     r"[$€£¥]\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:k|m|million|billion))?"
     r"|\d[\d,]*(?:\.\d+)?\s*(?:dollars?|bucks|cents?|euros?|pounds?|quid|usd|eur|gbp)\b"
     r"|(?:charged|charge of|pay|paid|paying|refund(?:ed)?(?: of)?|costs?|cost me|price|total|"
-    r"balance|amount|fee|spent|worth)[ \t]+(?:(?:the|a|me|only|just|around|about|like|"
+    r"balance|amount|fee|spent|worth)[ \t:=]+(?:(?:the|a|me|only|just|around|about|like|"
     r"was|is|of|me|back)[ \t]+){0,2}\d{1,6}(?:[.,]\d{1,2})?(?![\d])",
     re.IGNORECASE,
 )
@@ -81,9 +84,9 @@ _BRANDS = re.compile(
     r"kenneth cole|fred perry|ben sherman|karl lagerfeld|jack wolfskin|helly hansen|"
     r"oscar de la renta|carolina herrera|diane von furstenberg|stuart weitzman|"
     r"tommy john|adidas|nike|reebok|puma|asics|ugg|crocs|dyson|bose|sony|samsung|"
-    r"kitchenaid|cuisinart|ninja|keurig|nespresso|vitamix|philips|braun|weber|lego|"
-    r"barbie|apple|iphone|ipad|macbook|airpods|pixel|galaxy|kindle|roomba|fitbit|garmin)"
-    r"(?![\w])",
+    r"kitchenaid|cuisinart|keurig|nespresso|vitamix|lego|"
+    r"barbie|iphone|ipad|macbook|airpods|kindle|roomba|fitbit|garmin|samsung|levi)"
+    r"(?![\w])(?P<model>(?:[ \t]+(?:[A-Z][\w\-]*|\d[\w\-]*))*)",
     re.IGNORECASE,
 )
 
@@ -103,7 +106,10 @@ def kept_spans(text: str) -> list[Kept]:
             kept.append(Kept(m.start("value"), m.end("value"), ALL))
     for pattern in (_ID_SHAPE, _AMOUNT, _TIME, _QUANTITY):
         kept.extend(Kept(m.start(), m.end(), ALL) for m in pattern.finditer(text))
-    kept.extend(Kept(m.start(), m.end(), ONLY_PERSON) for m in _BRANDS.finditer(text))
+    for m in _BRANDS.finditer(text):
+        # A brand with a model after it ("Levi's 501", "Samsung Galaxy Tab S9") is a product.
+        kept.append(Kept(m.start(), m.end(), ALL if m.group("model") else ONLY_PERSON))
+    kept.extend(Kept(s, e, ONLY_PERSON) for s, e in city_spans(text))
     return kept
 
 

@@ -36,29 +36,34 @@ _NOT_A_NAME = (
     )
 )  # fmt: skip
 _PARTICLES = frozenset("de da di del della der van von la le st bin al el ben mac mc o".split())
-_FOLLOW_MAX = 3
+_FOLLOW_MAX = 4
 # Filler words that may sit between a cue and the name ("my name is, um, ...").
 _SKIP = frozenset("um uh er ah is it's its was just instead actually like for to".split())
 
 
+def _plain(word: str) -> str:
+    return re.sub(r"['’\-]", "", word.lower())
+
+
 def _is_first(word: str) -> bool:
-    return word in first_names()
+    return _plain(word) in first_names()
 
 
 def _is_known(word: str) -> bool:
-    return word in first_names() or word in last_names()
+    return _plain(word) in first_names() or _plain(word) in last_names()
 
 
 def _words_after(text: str, pos: int) -> Iterator[re.Match[str]]:
     """Words after ``pos``; stops at sentence punctuation (a comma is allowed, and a colon
     right after the cue: "Name on the account: ...")."""
-    first = True
+    first, previous = True, ""
     for m in _WORD.finditer(text, pos):
         gap = text[pos : m.start()]
-        if re.search(r"[.?!;]|\n", gap) or (":" in gap and not first):
+        initial = len(previous) == 1 and gap.strip() == "."  # "K. Yamamoto"
+        if (re.search(r"[.?!;]", gap) and not initial) or (":" in gap and not first):
             return
         yield m
-        first = False
+        first, previous = False, m.group(0)
         pos = m.end()
 
 
@@ -75,7 +80,7 @@ def _name_after(text: str, pos: int, strong: bool) -> Entity | None:
         if words and "," in text[words[-1].end() : m.start()]:
             break
         if not words:
-            if not strong and not _is_first(w.split("-")[0]):
+            if not strong and not (_is_first(w.split("-")[0]) or _is_known(w)):
                 return None
         elif len(words) == 1 and not strong and not (_is_known(w) or m.group(0)[0].isupper()):
             break
@@ -112,7 +117,7 @@ def _known_pairs(text: str) -> Iterator[Entity]:
             yield Entity("PERSON", a.start(), b.end())
 
 
-def _repeats(text: str, found: list[Entity]) -> Iterator[Entity]:
+def repeat_mentions(text: str, found: list[Entity]) -> Iterator[Entity]:
     """Other mentions of a name already found (its spelled-out repeat, "anna dash lena")."""
     tokens = {
         part
@@ -141,5 +146,12 @@ def find_names(text: str, allowed: Callable[[Entity], bool] = lambda _: True) ->
     found.extend(_before_speaking(text))
     found.extend(_known_pairs(text))
     found = [e for e in found if allowed(e)]
-    found.extend(e for e in _repeats(text, found) if allowed(e))
+    for name in list(found):  # "dmitri volkof no sorry volkov"
+        fix = _CORRECTION.match(text, name.end)
+        if fix is not None and (again := _name_after(text, fix.end(), strong=True)) is not None:
+            found.append(again)
+    found.extend(e for e in repeat_mentions(text, found) if allowed(e))
     return found
+
+
+_CORRECTION = re.compile(r"[ \t,.]*(?:no[ \t,]+)?(?:sorry|i mean|no)[ \t,]+", re.IGNORECASE)

@@ -108,6 +108,7 @@ def normalise(text: str) -> Normalised:
     return Normalised(text, "".join(out), tuple(starts), tuple(ends))
 
 
+_LETTER_FOLLOWERS = frozenset({"underscore", "dot", "dash", "hyphen", "at"})
 _SYMBOL_WORDS = {"slash": "/", "dash": "-", "hyphen": "-"}
 
 
@@ -247,8 +248,14 @@ def _letter_run_end(
         j += 1
     # "a" and "i" are words as often as letters: a run needs another letter ("a k", "i e").
     others = sum(1 for w in words[i:j] if w not in ("a", "i"))
-    if j - i < 2 or others < 1 or (others < 2 and j - i < 2):
+    if j - i < 2 or others < 1:
         return i
+    if others < 2:
+        # "i e eighty eight", "a k underscore ...": a pair with a/i is letters only when a
+        # number or an email connector follows ("a K. Yamamoto" is an article and an initial).
+        nxt = words[j] if j < len(words) else ""
+        if not (numeric[j] if j < len(words) else False) and nxt not in _LETTER_FOLLOWERS:
+            return i
     return j
 
 
