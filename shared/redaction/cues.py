@@ -29,7 +29,8 @@ CARD = _cue(
     r"ending (?:in|with)|ends (?:in|with)|card holder|cardholder|pan|long number"
 )
 CVV = _cue(
-    r"cvv2?|cvc2?|csc|cid|cv2|sec(?:urity)? (?:code|number|digits)|verification (?:code|number|value)|"
+    r"cvv2?|cvc2?|csc|cid|cv2|sec(?:urity)? (?:code|number|digits)|"
+    r"verification (?:code|number|value)|"
     r"(?:three|four|3|4)[ -]digit (?:code|number)|code on the back|back of the card|"
     r"digits on the back|on the back"
 )
@@ -69,10 +70,12 @@ DELIVERY = _cue(
 
 # Names: strong cues are followed by a name; weak ones only when a known first name follows.
 NAME_STRONG = _cue(
-    r"my name is|my name's|(?:'s|s) name(?: is)?|name is|name's|names is|the name is|under the name(?: of)?|"
+    r"my name is|my name's|(?:'s|s) name(?: is)?|name is|name's|names is|the name is|"
+    r"under the name(?: of)?|"
     r"in the name of|first name(?: is)?|last name(?: is)?|surname(?: is)?|"
     r"family name(?: is)?|full name(?: is)?|middle name(?: is)?|maiden name(?: is)?|"
-    r"name on (?:the|my) (?:card|account|order|reservation|file)(?: is)?|card ?holder(?: name)?(?: is)?|"
+    r"name on (?:the|my) (?:card|account|order|reservation|file)(?: is)?|"
+    r"card ?holder(?: name)?(?: is)?|"
     r"account holder(?: is)?|mr\.?|mrs\.?|ms\.?|miss|mister|missus|dr\.?|doctor|"
     r"call me|ask for|speak (?:to|with)|talk (?:to|with)|attention|attn|care of|c/o|"
     r"signed (?:for )?by(?: a)?|addressed to|recipient(?: is)?|spelled|spelling|spell(?:s|ed)? it|"

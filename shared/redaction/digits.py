@@ -144,7 +144,7 @@ def _card_entities(chain: Chain, groups: list[str], whole_if_none: bool) -> list
     return found
 
 
-_CORRECTION = re.compile(
+CORRECTION = re.compile(
     r"^[\s.,…-]*(?:no|sorry|wait|i mean|actually|oops|rather|scratch that|let me start again)\b"
     r"(?:[\s,.]+(?:no|sorry|wait|it's|its|it is|i mean|actually))*[\s,.]*$",
     re.IGNORECASE,
@@ -158,7 +158,7 @@ _AFTER_CUES = frozenset({"CREDIT_CARD", "US_SSN", "PHONE_NUMBER", "BANK_ACCOUNT"
 # Between two numbers, words that carry the first one's cue to the second (a correction).
 _CARRY = re.compile(
     r"\b(?:no|sorry|wait|i mean|actually|oops|rather|full number|whole number|the rest|again|"
-    r"then|and then|followed by|next)\b",
+    r"then|and then|followed by|next|month|year)\b",
     re.IGNORECASE,
 )
 
@@ -217,7 +217,7 @@ def find_numbers(text: str) -> list[Entity]:
     found: list[Entity] = []
     all_chains = chains(text)
     typed: list[str | None] = []
-    previous_end, carried = 0, {}
+    previous_end, carried = 0, dict[str, int]()
     for k, chain in enumerate(all_chains):
         seen = cues_before(text, max(previous_end, chain.start - CUE_WINDOW), chain.start)
         if re.search(r"\b(?:month|year)\b", text[max(0, chain.start - 30) : chain.start], re.I):
@@ -229,7 +229,11 @@ def find_numbers(text: str) -> list[Entity]:
             next_start = all_chains[k + 1].start if k + 1 < len(all_chains) else len(text)
             after = text[chain.end : min(next_start, chain.end + _AFTER_REACH)]
             # A reference cue after a number is keep.py's call (a valid card still counts).
-            seen = {name: 0 for name in cues_before(after, 0, len(after)) if name in _AFTER_CUES}
+            seen = {
+                name: 0
+                for name in cues_before(after, 0, len(after))
+                if name in _AFTER_CUES and (len(chain.digits) >= 6 or name == "CVV")
+            }
         groups = chain.group_digits()
         card_before = any(e.type == "CREDIT_CARD" for e in found)
         entities = _by_cue(chain, groups, seen, text, card_before)
@@ -250,6 +254,6 @@ def _false_starts(text: str, all_chains: list[Chain], typed: list[str | None]) -
         this, nxt = all_chains[k], all_chains[k + 1]
         kind = typed[k + 1]
         if typed[k] is None and kind is not None and len(this.digits) >= 2:
-            if _CORRECTION.match(text[this.end : nxt.start]):
+            if CORRECTION.match(text[this.end : nxt.start]):
                 found.append(Entity(kind, this.start, this.end))
     return found

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
 from presidio_analyzer import AnalyzerEngine
 
+from shared.redaction.digits import chains
 from shared.redaction.keep import blocked, kept_spans
 from shared.redaction.model import Entity, Redaction, apply, merge_entities
 from shared.redaction.names import repeat_mentions
@@ -19,6 +21,11 @@ from shared.redaction.values import redact_json
 MAX_WHOLE_TEXT = 20_000
 _WINDOW = 4_000
 _WINDOW_CONTEXT = 200
+_FIX = re.compile(
+    r"[\s.,…-]*(?:no|sorry|wait|i mean|actually|oops)\b"
+    r"(?:[\s,.]+(?:no|sorry|wait|it's|its|it is|i mean|actually))*[\s,.]*",
+    re.IGNORECASE,
+)
 
 
 class Redactor:
@@ -78,6 +85,7 @@ class Redactor:
             for e in repeat_mentions(norm.text, people)
             if not blocked(kept, e.type, e.start, e.end)
         ]
+        raw += _false_starts(norm.text, raw)
         found: list[Entity] = []
         for e in raw:
             start, end = _whole_words(text, *norm.to_original(e.start, e.end))
@@ -93,6 +101,20 @@ class Redactor:
         Values under business keys (order_id, sku, tracking_number, amount) are kept.
         """
         return redact_json(self, value)
+
+
+def _false_starts(text: str, found: list[Entity]) -> list[Entity]:
+    """A number broken off and said again ("404... no 406 willow bend way"): the first try is
+    the same kind of thing as the second."""
+    extra: list[Entity] = []
+    for chain in chains(text):
+        if any(e.start < chain.end and chain.start < e.end for e in found):
+            continue
+        fix = _FIX.match(text, chain.end)
+        following = [e for e in found if fix and e.start == fix.end()]
+        if following:
+            extra.append(Entity(following[0].type, chain.start, chain.end))
+    return extra
 
 
 def _implausible_name(text: str, kind: str, start: int, end: int) -> bool:

@@ -51,7 +51,8 @@ def _run(text: str, parts: list[re.Match[str]], i: int) -> list[tuple[int, str]]
 
 def find_ibans(text: str) -> list[Entity]:
     """IBANs that validate, and IBAN-like runs right after an IBAN cue."""
-    parts = list(_PART.finditer(text))
+    # "a i b k and then four six ...": the joining words sit in the gap, not in the IBAN.
+    parts = [p for p in _PART.finditer(text) if p.group(0).lower() not in ("and", "then")]
     cue_ends = [m.end() for m in cues.IBAN.finditer(text)]
     found: list[Entity] = []
     i = 0

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from stdnum import luhn
 
 from shared.redaction import cues
-from shared.redaction.places import city_spans
 from shared.redaction.model import ENTITY_TYPES
+from shared.redaction.places import city_spans
 
 ALL = frozenset(ENTITY_TYPES)
 ONLY_PERSON = frozenset({"PERSON"})
@@ -30,12 +30,18 @@ class Kept:
     blocks: frozenset[str]
 
 
-_FILLER = r"(?:number|numbers|no\.?|num|nr|#|id|code|is|was|it's|its|the|a|my|of|for|on|at|:|,|-|uh|um|says|said|reads)"
+_FILLER = (
+    r"(?:number|numbers|no\.?|num|nr|#|id|code|is|was|it's|its|the|a|my|of|for|on|at|:|,|-|"
+    r"uh|um|says|said|reads)"
+)
 _CARRIER = r"fedex|ups|usps|dhl|royal mail|ontrac|lasership|canada post|evri|hermes|amazon"
+_SHORT_WORDS = r"(?:and|the|is|my|it|on|in|to|for|was|but|so|or|at|of|me|we|you|i|its|by|no)"
+# A reference: digit groups and short letter groups ("1 z 999 a a 1012...", "AB-1234-XL").
 _VALUE = (
-    r"#?[a-z0-9]*\d[a-z0-9]*(?:[ \t]*[-/.,][ \t]*[a-z0-9]+|[ \t]+[a-z]{0,3}\d[a-z0-9]*"
-    r"|[ \t]+\d+|[ \t]+[a-z](?=[ \t]+\d)|[ \t]+[a-z]{1,2}(?=[ \t]+[a-z]?\d))*"
-    r"|[a-z]{1,5}-[a-z0-9-]*\d[a-z0-9-]*|1z[a-z0-9 ]{14,40}"
+    rf"#?(?:(?!{_SHORT_WORDS}\b)[a-z]{{1,3}}(?![a-z])[ \t,.\-]*)*[a-z0-9]*\d[a-z0-9]*"
+    rf"(?:[ \t]*[-/.,][ \t]*[a-z0-9]+|[ \t]+\d[a-z0-9]*"
+    rf"|[ \t]+(?!{_SHORT_WORDS}\b)[a-z]{{1,3}}(?![a-z]))*"
+    r"|[a-z]{1,5}-[a-z0-9-]*\d[a-z0-9-]*"
 )
 _AFTER_KEEP_CUE = re.compile(
     rf"(?<![a-z0-9\-])(?:{cues.KEEP_WORDS}|{_CARRIER})(?:_(?:number|id|no|num|code))?"
@@ -52,6 +58,8 @@ _BEFORE_KEEP_CUE = re.compile(
 _ID_SHAPE = re.compile(
     r"(?<![\w-])(?:(?![A-Z]{2}\d{2})[A-Z]{2,6}-[A-Z0-9]*\d[A-Z0-9-]*|1Z[0-9A-Z]{16})(?![\w-])"
 )
+# UPS ids, written or spoken, spaced or not ("1Z 999 AA1 01 2345 6784", "1 z 999 a a 1012...").
+_UPS = re.compile(r"(?<![\w])1[ \t]?z(?:[ \t]?[0-9a-z]){16}(?![\w])", re.IGNORECASE)
 _AMOUNT = re.compile(
     r"[$€£¥]\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:k|m|million|billion))?"
     r"|\d[\d,]*(?:\.\d+)?\s*(?:dollars?|bucks|cents?|euros?|pounds?|quid|usd|eur|gbp)\b"
@@ -67,7 +75,7 @@ _TIME = re.compile(
 )
 _QUANTITY = re.compile(
     r"\b\d{1,4}[ \t]+(?:items?|pairs?|units?|pieces?|pcs|boxes|box|packs?|bottles?|cases?|"
-    r"of (?:them|those|these|the)|dozen|sets?|bags?|cans?|rolls?|sheets?)\b",
+    r"of (?:them|those|these|the)|dozen|sets?|bags?|cans?|rolls?|sheets?)\b(?![ \t]+\d)",
     re.IGNORECASE,
 )
 # Brands that read like people's names: never a PERSON.
@@ -86,7 +94,7 @@ _BRANDS = re.compile(
     r"tommy john|adidas|nike|reebok|puma|asics|ugg|crocs|dyson|bose|sony|samsung|"
     r"kitchenaid|cuisinart|keurig|nespresso|vitamix|lego|"
     r"barbie|iphone|ipad|macbook|airpods|kindle|roomba|fitbit|garmin|samsung|levi)"
-    r"(?![\w])(?P<model>(?:[ \t]+(?:[A-Z][\w\-]*|\d[\w\-]*))*)",
+    r"(?![\w])(?P<model>(?:[ \t]+(?-i:[A-Z][\w\-]*|\d[\w\-]*)){0,3})",
     re.IGNORECASE,
 )
 
@@ -104,7 +112,7 @@ def kept_spans(text: str) -> list[Kept]:
     for m in _BEFORE_KEEP_CUE.finditer(text):
         if not _luhn_card(m.group("value")):
             kept.append(Kept(m.start("value"), m.end("value"), ALL))
-    for pattern in (_ID_SHAPE, _AMOUNT, _TIME, _QUANTITY):
+    for pattern in (_ID_SHAPE, _UPS, _AMOUNT, _TIME, _QUANTITY):
         kept.extend(Kept(m.start(), m.end(), ALL) for m in pattern.finditer(text))
     for m in _BRANDS.finditer(text):
         # A brand with a model after it ("Levi's 501", "Samsung Galaxy Tab S9") is a product.

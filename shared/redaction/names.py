@@ -8,6 +8,7 @@ mentions in the same text are too (a spelled repeat "s m i t h" reads "smith").
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 
@@ -18,7 +19,7 @@ from shared.redaction.model import Entity
 from shared.redaction.namelists import COMMON_WORDS, first_names, last_names
 from shared.redaction.spoken import MONTHS, ORDINAL_UNITS, TEENS, TENS, UNITS
 
-_WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*")
 # Words a name never is, even right after "my name is".
 _NOT_A_NAME = (
     STOP_WORDS
@@ -42,7 +43,7 @@ _SKIP = frozenset("um uh er ah is it's its was just instead actually like for to
 
 
 def _plain(word: str) -> str:
-    return re.sub(r"['’\-]", "", word.lower())
+    return re.sub(r"['\u2019\-]", "", word.lower())
 
 
 def _is_first(word: str) -> bool:
@@ -109,7 +110,7 @@ def _before_speaking(text: str) -> Iterator[Entity]:
 def _known_pairs(text: str) -> Iterator[Entity]:
     """A known first name followed by a known surname, with no cue at all."""
     words = list(_WORD.finditer(text))
-    for a, b in zip(words, words[1:], strict=False):
+    for a, b in itertools.pairwise(words):
         first, last = a.group(0).lower(), b.group(0).lower()
         if text[a.end() : b.start()] != " " or first in _NOT_A_NAME or last in _NOT_A_NAME:
             continue
@@ -123,7 +124,7 @@ def repeat_mentions(text: str, found: list[Entity]) -> Iterator[Entity]:
         part
         for e in found
         for w in _WORD.findall(text[e.start : e.end])
-        for part in [w.lower(), *re.split(r"['’\-]", w.lower())]
+        for part in [w.lower(), *re.split(r"['\u2019\-]", w.lower())]
         if len(part) >= 3 and part not in _NOT_A_NAME
     }
     if not tokens:

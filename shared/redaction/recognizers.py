@@ -47,7 +47,7 @@ def pin_tldextract_offline() -> None:
     )
 
 
-class FinderRecognizer(EntityRecognizer):  # type: ignore[misc]
+class FinderRecognizer(EntityRecognizer):
     """A Presidio recognizer around a pure finder (text -> entities)."""
 
     def __init__(self, name: str, entities: tuple[str, ...], finder: Finder, score: float) -> None:

@@ -8,6 +8,7 @@ part of the original it came from, so a finding maps back to original offsets.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from shared.redaction.pieces import FILLERS, Piece, clean_gap, gap
 
 # Words and digit runs (with inner apostrophes: "it's", "o'brien"); everything between two
 # tokens is a gap that is copied as it is.
-_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 # Inside one spoken number: words separated by spaces or a hyphen ("twenty-one"). A comma or a
 # full stop is a pause: it ends the run, and the digit-chain finder rejoins the groups.
 _TIGHT = re.compile(r"\s*-?\s*")
@@ -175,8 +176,7 @@ def _is_number_word(words: Sequence[str], tight: Sequence[bool], i: int) -> bool
 def _merge_numbers_and_letters(text: str, tokens: list[Piece]) -> list[Piece]:
     words = [t.text.lower() for t in tokens]
     tight = [False] + [
-        _TIGHT.fullmatch(gap(text, a, b)) is not None
-        for a, b in zip(tokens, tokens[1:], strict=False)
+        _TIGHT.fullmatch(gap(text, a, b)) is not None for a, b in itertools.pairwise(tokens)
     ]
     numeric = [_is_number_word(words, tight, i) for i in range(len(tokens))]
     _spread_zeros(words, tight, numeric)
@@ -231,6 +231,15 @@ def _spread_zeros(words: list[str], tight: list[bool], numeric: list[bool]) -> N
                 continue
             if any(numeric[k] for k in near):
                 numeric[i] = changed = True
+    # "five five two oh, oh oh oh oh": a run of "oh"s between pauses, next to a number.
+    for i in range(len(words) - 1):
+        if words[i] == "oh" == words[i + 1] and tight[i + 1] and not numeric[i]:
+            j = i
+            while j < len(words) and words[j] == "oh" and (j == i or tight[j]):
+                j += 1
+            if (i > 0 and numeric[i - 1]) or (j < len(words) and numeric[j]) or j - i >= 3:
+                for k in range(i, j):
+                    numeric[k] = True
 
 
 def _letter_run_end(

@@ -36,7 +36,8 @@ _PII_KEYS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )  # fmt: skip
 _BUSINESS_KEYS = re.compile(
-    r"^(?:order(?: id| number| no)?|sku|item(?: id)?|product(?: id| name)?|tracking(?: number| id)?|"
+    r"^(?:order(?: id| number| no)?|sku|item(?: id)?|product(?: id| name)?|"
+    r"tracking(?: number| id)?|"
     r"amount|total|price|quantity|qty|currency|status|city|delivery date|ship date|date|"
     r"time|carrier|rma|return id|invoice(?: id)?|id)$"
 )
