@@ -26,6 +26,8 @@ _COUNTRIES = frozenset(
     "HR HU IE IL IQ IS IT JO KW KZ LB LC LI LT LU LV MC MD ME MK MR MT MU NL NO PK PL PS PT QA RO "
     "RS SA SC SE SI SK SM ST SV TL TN TR UA VA VG XK".split()
 )
+# Two-letter words that are also country codes: not an IBAN start without a cue or checksum.
+_WORDS = frozenset("is at it no be me am an as by do go if in my of on or so to up us we".split())
 _STOP = frozenset("and is it the my a an or to so ok yes um uh its thats".split())
 
 
@@ -68,7 +70,11 @@ def find_ibans(text: str) -> list[Entity]:
         digits = sum(c.isdigit() for c in compact)
         if valid:
             end = valid[-1]
-        elif (cued and digits >= 2) or (compact[:2] in _COUNTRIES and digits >= 6):
+        elif (cued and digits >= 2) or (
+            compact[:2] in _COUNTRIES
+            and digits >= 6
+            and text[start : start + 2].lower() not in _WORDS  # "is 415-555-0132"
+        ):
             # After a cue, or a known country code and enough digits: a misspoken or partial
             # IBAN (a false start, or the first half before a pause) is still an IBAN.
             end = steps[-1][0]
