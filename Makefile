@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # portable AVX2 build runs on x86-64 CPUs since Haswell. pip caches the wheel after one build.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: up down logs status test test-fast lint typecheck format bench eval schemas system-deps clean seed
+.PHONY: up down logs status test test-fast lint typecheck format bench eval eval-redaction schemas system-deps clean seed
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -75,9 +75,15 @@ $(PIPECAT_VENV)/bin/python:
 	$(PIPECAT_VENV)/bin/pip install --quiet 'pipecat-ai[websocket]==1.14.0' fastapi uvicorn
 
 ## eval: scripted demo-line conversations per dialogue provider (flows; the model at
-## LLM_BASE_URL, else the embedded model server it starts): task success and first-token latency
+## LLM_BASE_URL, else the embedded model server it starts): task success and first-token latency;
+## then PII redaction on the labelled corpus (fails below recall 0.99 per type / keep 0.95)
 eval: $(STAMP)
 	$(PY) -m bench.eval
+	$(PY) -m bench.redaction_eval
+
+## eval-redaction: the PII redaction eval alone (Switchboard vs vanilla Presidio)
+eval-redaction: $(STAMP)
+	$(PY) -m bench.redaction_eval
 
 ## bench: backbone, voice-to-voice and echo-capacity figures (Pipecat side by side, its own venv)
 bench: $(STAMP) $(PIPECAT_VENV)/bin/python

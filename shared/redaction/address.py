@@ -69,6 +69,15 @@ _HOUSE_AFTER_CUE = re.compile(
     r"(?=[ \t]*[.,]?[ \t]*(?:\n|$))",
     re.IGNORECASE,
 )
+# "my address is 1422 north broadway apartment 3": after an address cue the street type may
+# be missing; the house number (two digits or more) and a word or three still make it.
+_AFTER_ADDRESS_CUE = re.compile(
+    rf"(?:address is|address's|i live at|we live at|ship (?:it )?to|deliver (?:it )?to|"
+    rf"send (?:it )?to|located at|moved to)[ \t]+(?P<address>\d{{2,6}}[a-z]?[ \t]+"
+    rf"(?:{_DIRECTION}[ \t]+)?(?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,2}}?{_UNIT}?)"
+    r"(?=[ \t]*(?:$|\n|[,.;]|(?:in|and|please|thanks|apt|apartment|unit|suite)\b))",
+    re.IGNORECASE,
+)
 # "the house number is 56 and the street is garfield place": each part after its cue.
 _PART_CUES = re.compile(
     rf"(?:house|building|street) number(?:[ \t]+(?:is|was))?[ \t]+(?P<house>{_HOUSE})(?![\w])"
@@ -96,6 +105,8 @@ def find_addresses(text: str) -> list[Entity]:
         found.append(Entity("STREET_ADDRESS", unit.start() if unit else m.start(), m.end()))
     for pattern in (PO_BOX, _TYPE_FIRST):
         found.extend(Entity("STREET_ADDRESS", m.start(), m.end()) for m in pattern.finditer(text))
+    for m in _AFTER_ADDRESS_CUE.finditer(text):
+        found.append(Entity("STREET_ADDRESS", m.start("address"), m.end("address")))
     for m in _HOUSE_AFTER_CUE.finditer(text):
         found.append(Entity("STREET_ADDRESS", m.start("house"), m.end("house")))
     for m in _PART_CUES.finditer(text):

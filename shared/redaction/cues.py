@@ -87,4 +87,6 @@ NAME_WEAK = _cue(
     r"brother|sister|friend|boss|colleague|fiance|fiancee|girlfriend|boyfriend|kid|child)"
     r"(?:'s name is| is)?"
 )
+# Introductions: the word after them is a name when it is no English word ("this is kwame").
+NAME_INTRO = _cue(r"this is|it's|it is|i'm|i am|im|my name is|name's")
 SPEAKING = re.compile(r"(?<![\w-])(?:speaking|here|calling)(?![\w-])", re.IGNORECASE)

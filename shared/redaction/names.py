@@ -16,7 +16,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from shared.redaction import cues
 from shared.redaction.model import Entity
-from shared.redaction.namelists import COMMON_WORDS, first_names, last_names
+from shared.redaction.namelists import COMMON_WORDS, first_names, is_english, last_names
 from shared.redaction.spoken import MONTHS, ORDINAL_UNITS, TEENS, TENS, UNITS
 
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*")
@@ -33,6 +33,8 @@ _NOT_A_NAME = (
         with and the on in at for from that's thats it's its i'm im i'll ill i've ive there
         correct right sure fine good great wait no mr mrs ms dr miss mister doctor name names
         last first middle full family maiden surname holder dash hyphen dot underscore
+        kinda gonna wanna gotta sorta lemme dunno aint yall nah yup cuz cause tho ya ur pls
+        plz thx ima imma tryna
         """.split()
     )
 )  # fmt: skip
@@ -68,7 +70,12 @@ def _words_after(text: str, pos: int) -> Iterator[re.Match[str]]:
         pos = m.end()
 
 
-def _name_after(text: str, pos: int, strong: bool) -> Entity | None:
+def _unknown(word: str) -> bool:
+    """Alphabetic, not short, and no English word: in an introduction, a name."""
+    return word.isalpha() and len(word) >= 3 and not is_english(word)
+
+
+def _name_after(text: str, pos: int, strong: bool, intro: bool = False) -> Entity | None:
     words: list[re.Match[str]] = []
     skipped = 0
     for m in _words_after(text, pos):
@@ -81,9 +88,14 @@ def _name_after(text: str, pos: int, strong: bool) -> Entity | None:
         if words and "," in text[words[-1].end() : m.start()]:
             break
         if not words:
-            if not strong and not (_is_first(w.split("-")[0]) or _is_known(w)):
+            known = _is_first(w.split("-")[0]) or _is_known(w) or (intro and _unknown(w))
+            if not strong and not known:
                 return None
-        elif len(words) == 1 and not strong and not (_is_known(w) or m.group(0)[0].isupper()):
+        elif (
+            len(words) == 1
+            and not strong
+            and not (_is_known(w) or m.group(0)[0].isupper() or (intro and _unknown(w)))
+        ):
             break
         elif len(words) >= 2 and not (
             _is_known(w) or m.group(0)[0].isupper() or words[-1].group(0).lower() in _PARTICLES
@@ -144,6 +156,10 @@ def find_names(text: str, allowed: Callable[[Entity], bool] = lambda _: True) ->
             name = _name_after(text, cue.end(), strong)
             if name is not None:
                 found.append(name)
+    for cue in cues.NAME_INTRO.finditer(text):
+        name = _name_after(text, cue.end(), strong=False, intro=True)
+        if name is not None:
+            found.append(name)
     found.extend(_before_speaking(text))
     found.extend(_known_pairs(text))
     found = [e for e in found if allowed(e)]
