@@ -75,8 +75,12 @@ def find_ibans(text: str) -> list[Entity]:
             or (
                 compact[:2] in _COUNTRIES
                 and digits >= 6
-                # "is 415-555-0132": a word that is also a country code needs a longer run.
-                and (text[start : start + 2].lower() not in _WORDS or digits >= 12)
+                # "is 415-555-0132": a word that is also a country code counts only when spelled
+                # (the spoken rewrite writes spelled letters in capitals) or written in capitals.
+                and (
+                    text[start : start + 2].lower() not in _WORDS
+                    or text[start : start + 2].isupper()
+                )
             )
         ):
             # After a cue, or a known country code and enough digits: a misspoken or partial

@@ -206,7 +206,8 @@ def _merge_numbers_and_letters(text: str, tokens: list[Piece]) -> list[Piece]:
             continue
         j = _letter_run_end(text, tokens, words, numeric, i)
         if j - i >= 2:
-            joined = "".join(t.text for t in tokens[i:j])
+            # Capitals mark letters as spelled: "b e 5710..." is a country code, "be" a verb.
+            joined = "".join(t.text for t in tokens[i:j]).upper()
             pieces.append(Piece(joined, tokens[i].start, tokens[j - 1].end, "letters"))
             i = j
             continue
