@@ -27,7 +27,9 @@ from shared.redaction.emails import find_local_parts
 from shared.redaction.iban import find_ibans
 from shared.redaction.keep import ONLY_PERSON, blocked, kept_spans
 from shared.redaction.model import ENTITY_TYPES, Entity
+from shared.redaction.namelists import english_words, first_names, last_names
 from shared.redaction.names import find_names
+from shared.redaction.places import city_spans
 from shared.redaction.postcodes import find_postcodes
 
 # The spaCy English small pipeline, as packaged on the index (its import name).
@@ -104,6 +106,8 @@ def spacy_nlp_engine() -> NlpEngine:
 def build_analyzer() -> AnalyzerEngine:
     """The analyzer: spaCy PERSON, Presidio's email recogniser and Switchboard's rules."""
     pin_tldextract_offline()
+    # Load the name, word and city lists now, not inside the first caller's request.
+    first_names(), last_names(), english_words(), city_spans("")
     nlp_engine = spacy_nlp_engine()
     registry = RecognizerRegistry(supported_languages=["en"])
     registry.add_recognizer(SpacyRecognizer(supported_entities=["PERSON"]))

@@ -36,7 +36,8 @@ _PII_KEYS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )  # fmt: skip
 _BUSINESS_KEYS = re.compile(
-    r"^(?:order(?: id| number| no)?|sku|item(?: id)?|product(?: id| name)?|"
+    r"^(?:order(?: id| number| no)?|sku|item(?: id| name)?|product(?: id| name)?|"
+    r"(?:store|carrier|brand|file|city|line|tool) name|"
     r"tracking(?: number| id)?|"
     r"amount|total|price|quantity|qty|currency|status|city|delivery date|ship date|date|"
     r"time|carrier|rma|return id|invoice(?: id)?|id)$"
@@ -57,8 +58,15 @@ def _kind_of(key: str | None) -> str | None:
     if key is None:
         return None
     words = key_words(key)
+    if _BUSINESS_KEYS.match(words):
+        return None
     for kind, pattern in _PII_KEYS:
-        if pattern.match(words) or pattern.match(words.split(" ")[-1]):
+        if pattern.match(words):
+            return kind
+    last = words.split(" ")[-1]
+    for kind, pattern in _PII_KEYS:
+        # "billing_email", "home_phone": the last word says it; but "product_name" is no person.
+        if kind != "PERSON" and pattern.match(last):
             return kind
     return None
 
@@ -78,7 +86,7 @@ def _redact_string(finder: _Finds, value: str, key: str | None) -> str:
 
 def redact_json(finder: _Finds, value: Any, key: str | None = None) -> Any:
     """``value`` with its strings redacted; ``key`` is the dict key it sits under, if any."""
-    if key is not None and _BUSINESS_KEYS.match(key_words(key)) and _kind_of(key) is None:
+    if key is not None and _BUSINESS_KEYS.match(key_words(key)):
         if isinstance(value, str | int | float | bool) or value is None:
             return value
     if isinstance(value, str):

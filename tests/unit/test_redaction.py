@@ -206,6 +206,11 @@ def test_without_the_previous_turn_the_fragment_is_not_a_card(redactor: Redactor
          {"shipping_address": "[STREET_ADDRESS], Springfield"}),
         ({"customer": {"ssn": 123456789, "vip": True, "note": None}},
          {"customer": {"ssn": "[US_SSN]", "vip": True, "note": None}}),
+        ({"product_name": "Tommy Hilfiger jacket", "billing_email": "x", "home_phone": 5551234},
+         {"product_name": "Tommy Hilfiger jacket", "billing_email": "[EMAIL_ADDRESS]",
+          "home_phone": "[PHONE_NUMBER]"}),
+        ({"card": {"number": "4111111111111111", "exp": "08/27"}},
+         {"card": {"number": "[CREDIT_CARD]", "exp": "[CARD_EXPIRY]"}}),
     ],
 )  # fmt: skip
 def test_redact_value_uses_the_key_as_context(
