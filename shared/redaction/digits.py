@@ -149,6 +149,8 @@ CORRECTION = re.compile(
     r"(?:[\s,.]+(?:no|sorry|wait|it's|its|it is|i mean|actually))*[\s,.]*$",
     re.IGNORECASE,
 )
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_YEAR_BEFORE = re.compile(r"\b(?:since|in|from|of|until|till|by|year|back in)\s*$", re.IGNORECASE)
 _DATE_SHAPE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?")
 # How far (characters) a cue said after a number still speaks for it ("... that's my cell").
 _AFTER_REACH = 40
@@ -181,6 +183,9 @@ def _by_cue(
         return [Entity("DATE_OF_BIRTH", *whole)]
     if "CODE" in seen and n in (3, 4) and (card_before or cues.CARD.search(text, 0, chain.start)):
         return [Entity("CVV", *whole)]
+    before = text[max(0, chain.start - 12) : chain.start]
+    if len(groups) == 1 and _YEAR.fullmatch(digits) and _YEAR_BEFORE.search(before):
+        return []  # "account since 2015": a year, not a number of the account
     if last == "CREDIT_CARD" and n >= 3:
         return _card_entities(chain, groups, whole_if_none=True)
     if last in _TYPED_BY_LAST_CUE and n >= 3:

@@ -163,8 +163,9 @@ _LOCAL_RUN = re.compile(
     re.IGNORECASE,
 )
 _EMAIL_CUE = re.compile(
-    r"(?<![\w])(?:e-?mail(?: address)?|email's)(?:[ \t]+(?:is|was|it's))?[ \t:,]*"
-    rf"(?P<local>{_LOCAL_TOKEN}(?:[ \t]+{_CONNECTOR_WORDS}[ \t]+{_LOCAL_TOKEN})*"
+    r"(?<![\w])(?:e-?mail(?: address)?|email's|(?:gmail|yahoo|hotmail|outlook|icloud|aol|"
+    r"proton(?:mail)?)(?: address| account)?)(?:[ \t]+(?:is|was|it's))?[ \t:,]*"
+    rf"(?P<local>{_LOCAL_TOKEN}(?:[ \t]+{_CONNECTOR_WORDS}[ \t]+{_LOCAL_TOKEN}|[ \t]+\d+)*"
     rf"(?:[ \t]+{_CONNECTOR_WORDS})?)(?![\w@.])",
     re.IGNORECASE,
 )

@@ -78,6 +78,11 @@ _QUANTITY = re.compile(
     r"of (?:them|those|these|the)|dozen|sets?|bags?|cans?|rolls?|sheets?)\b(?![ \t]+\d)",
     re.IGNORECASE,
 )
+# Words that end a product name said after a brand ("nike air max for ...").
+_MODEL_STOP = (
+    r"(?:and|or|for|to|from|with|in|on|at|the|a|an|my|your|order|size|is|was|were|are|it|"
+    r"that|this|but|so|please|thanks|jacket|shirt|shirts|shoes|jeans|bag|watch|polo)"
+)
 # Brands that read like people's names: never a PERSON.
 _BRANDS = re.compile(
     r"(?<![\w])(?:tommy hilfiger|tommy bahama|ralph lauren|polo ralph lauren|calvin klein|"
@@ -94,7 +99,8 @@ _BRANDS = re.compile(
     r"tommy john|adidas|nike|reebok|puma|asics|ugg|crocs|dyson|bose|sony|samsung|"
     r"kitchenaid|cuisinart|keurig|nespresso|vitamix|lego|"
     r"barbie|iphone|ipad|macbook|airpods|kindle|roomba|fitbit|garmin|samsung|levi)"
-    r"(?![\w])(?P<model>(?:[ \t]+(?-i:[A-Z][\w\-]*|\d[\w\-]*)){0,3})",
+    r"(?![\w])(?P<model>(?:[ \t]+(?-i:[A-Z][\w\-]*|\d[\w\-]*)){1,3}"
+    rf"|(?:[ \t]+(?!{_MODEL_STOP}\b)[a-z][\w\-]*){{1,2}})?",
     re.IGNORECASE,
 )
 

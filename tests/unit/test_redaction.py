@@ -46,6 +46,7 @@ def _found(redaction: Redaction, text: str) -> dict[str, str]:
          "EMAIL_ADDRESS"),
         ("email is j o h n at yahoo dot co dot uk", "j o h n at yahoo dot co dot uk",
          "EMAIL_ADDRESS"),
+        ("my gmail is jsmith eighty four", "jsmith eighty four", "EMAIL_ADDRESS"),
         # card
         ("card 4111 1111 1111 1111 please", "4111 1111 1111 1111", "CREDIT_CARD"),
         (
@@ -114,6 +115,8 @@ def test_pii_is_found_in_written_and_spoken_form(
         ("can it come between nine and eleven on friday", "nine and eleven"),
         ("the sku is AB-4471-XL and I need 2 of them", "AB-4471-XL"),
         ("my birthday present should arrive on october third", "october third"),
+        ("i've had this account since 2015 and my order 58812 is late", "2015"),
+        ("i want two of the size eleven nike air max", "nike air max"),
     ],
 )
 def test_business_values_are_kept(redactor: Redactor, text: str, kept: str) -> None:
