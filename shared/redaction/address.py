@@ -1,0 +1,115 @@
+"""Street addresses: house number, street name, street suffix, unit. The city after stays.
+
+"1234 Elm Street, Apt 5B", "twelve thirty four north elm st apartment five b" (spoken numbers
+already digits), "P.O. Box 123". A street word that is also a common noun ("drive", "way",
+"court") only ends an address where an address can end (punctuation, a unit, a direction, a
+capitalised city, the end of the sentence), so "3 new drive belts" stays.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.redaction.model import Entity
+
+_CLEAR_SUFFIX = (
+    r"street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|parkway|pkwy|highway|hwy|"
+    r"terrace|terr|ter|crescent|cres|expressway|expy|freeway|fwy|turnpike|tpke|"
+    r"boul|ctr|hwy"
+)
+_AMBIGUOUS_SUFFIX = (
+    r"drive|dr|court|ct|place|pl|way|circle|cir|square|sq|trail|trl|alley|aly|close|loop|"
+    r"plaza|plz|pike|row|run|walk|path|heights|hts|cove|crossing|xing|point|pt|ridge|park|"
+    r"grove|glen|view|hill|hills|green|bend|commons|mall|pass|creek|meadows?|manor|landing"
+)
+_DIRECTION = (
+    r"(?:north|south|east|west|northeast|northwest|southeast|southwest|n|s|e|w|ne|nw|se|sw)\.?"
+)
+_UNIT = (
+    r"(?:,?[ \t]*(?:apt|apartment|unit|suite|ste|#|number|room|rm|floor|fl|building|bldg|"
+    r"flat|lot|space)\.?[ \t]*#?[ \t]*(?:\d+[ \t]?[a-z]\b|\d+|[a-z]\d*\b))"
+)
+# Words that cannot be part of a street name (they end the search for one).
+_NOT_NAME = (
+    r"(?:and|or|the|a|an|of|on|in|at|to|for|from|with|is|was|are|my|your|our|it|i|me|you|"
+    r"order|orders|items?|pairs?|units?|pieces?|boxes|packs?|dollars?|bucks|cents|times|"
+    r"days|weeks|months|years|hours|minutes|am|pm|by|but|so|then|please|thanks|um|uh)"
+)
+_NAME_WORD = rf"(?!{_NOT_NAME}\b)(?!{_DIRECTION}[ \t]+(?:{_CLEAR_SUFFIX})\b)[a-z0-9][a-z0-9'.\-]*"
+_HOUSE = r"\d{1,6}(?:[ \t]?[a-z]\b|-\d{1,4})?"
+ADDRESS = re.compile(
+    rf"(?<![\w$€£.,\-])(?P<house>{_HOUSE})\s+(?:{_DIRECTION}[ \t]+)?"
+    rf"(?:{_NAME_WORD}[ \t]+){{1,4}}"
+    rf"(?P<suffix>{_CLEAR_SUFFIX}|{_AMBIGUOUS_SUFFIX})\b\.?(?P<tail>(?:[ \t]+{_DIRECTION}(?![\w]))?"
+    rf"{_UNIT}?)",
+    re.IGNORECASE,
+)
+PO_BOX = re.compile(
+    r"(?<![\w])(?:p\.?[ \t]?o\.?[ \t]*box|rural route[ \t]*\d+(?:[ \t]+box)?|rr[ \t]*\d+[ \t]+box)"
+    r"[ \t]*#?[ \t]*\d+",
+    re.IGNORECASE,
+)
+_UNIT_WORD = r"(?:flat|apt|apartment|unit|suite|ste)\.?"
+# "flat 241 kingsland road": a unit word before the house number belongs to the address.
+_UNIT_BEFORE = re.compile(rf"{_UNIT_WORD}[ \t]*#?[ \t]*(?:\d+[a-z]?[, \t]+)?$", re.IGNORECASE)
+_PARTICLE = r"(?:de|des|del|della|la|le|les|du|di|da|do|dos|das|los|las|el|of|the)"
+# Street type first: "9 Rue des Lilas", "62 b calle del sol", "Hauptstraße 45", "3 Chome-14".
+_TYPE_FIRST = re.compile(
+    rf"(?<![\w$€£.,\-]){_HOUSE}[ \t,]+(?:rue|via|calle|avenida|av|rua|chemin|piazza|strada|"
+    rf"carrer|plaza|camino|paseo|avenue|boulevard|place)\.?[ \t]+(?:{_PARTICLE}[ \t]+)*"
+    rf"(?!{_NOT_NAME}\b)[a-zà-ÿ'\-]+(?:[ \t]+(?!{_NOT_NAME}\b)[A-ZÀ-Þ][a-zà-ÿ'\-]+)?"
+    rf"|(?<![\w])[A-ZÄÖÜa-zäöüß\-]+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|"
+    rf"laan|straat|gracht|gade|vej|gatan|vägen|veien)[ \t]+\d+[a-z]?(?![\w])"
+    rf"|(?<![\w])\d+[ \t]+chome-\d+(?:-\d+)?(?:[ \t]+[A-Z][a-z]+)?",
+    re.IGNORECASE,
+)
+# "i live at seventeen" (the street follows in the next turn): a house number after the cue.
+_HOUSE_AFTER_CUE = re.compile(
+    rf"(?:i live at|i'm at|im at|we're at|address is|it's at|lives at)[ \t]+(?P<house>{_HOUSE})"
+    r"(?=[ \t]*[.,]?[ \t]*(?:\n|$))",
+    re.IGNORECASE,
+)
+# "my address is 1422 north broadway apartment 3": after an address cue the street type may
+# be missing; the house number (two digits or more) and a word or three still make it.
+_AFTER_ADDRESS_CUE = re.compile(
+    rf"(?:address is|address's|i live at|we live at|ship (?:it )?to|deliver (?:it )?to|"
+    rf"send (?:it )?to|located at|moved to)[ \t]+(?P<address>\d{{2,6}}[a-z]?[ \t]+"
+    rf"(?:{_DIRECTION}[ \t]+)?(?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,2}}?{_UNIT}?)"
+    r"(?=[ \t]*(?:$|\n|[,.;]|(?:in|and|please|thanks|apt|apartment|unit|suite)\b))",
+    re.IGNORECASE,
+)
+# "the house number is 56 and the street is garfield place": each part after its cue.
+_PART_CUES = re.compile(
+    rf"(?:house|building|street) number(?:[ \t]+(?:is|was))?[ \t]+(?P<house>{_HOUSE})(?![\w])"
+    rf"|street(?: name)?(?:[ \t]+(?:is|was))[ \t]+(?P<street>(?:{_NAME_WORD}[ \t]+){{0,3}}"
+    rf"(?:{_CLEAR_SUFFIX}|{_AMBIGUOUS_SUFFIX}))(?![\w])",
+    re.IGNORECASE,
+)
+_CLEAR = re.compile(rf"(?:{_CLEAR_SUFFIX})", re.IGNORECASE)
+# What may follow an address that ends in an ambiguous street word.
+_ADDRESS_END = re.compile(
+    r"\s*(?:$|[,.;:!?)]|\n|(?:in|and|apt|apartment|unit|suite|ste|please|thanks|thank)\b|[A-Z])"
+)
+
+
+def find_addresses(text: str) -> list[Entity]:
+    """Street addresses (with their unit) and PO boxes."""
+    found: list[Entity] = []
+    for m in ADDRESS.finditer(text):
+        clear = _CLEAR.fullmatch(m.group("suffix")) is not None
+        # "3 new drive belts": a one-digit number before a common noun is a quantity.
+        sure = clear or m.group("tail") or len(re.sub(r"\D", "", m.group("house"))) >= 2
+        if not sure and not _ADDRESS_END.match(text, m.end()):
+            continue
+        unit = _UNIT_BEFORE.search(text, max(0, m.start() - 20), m.start())
+        found.append(Entity("STREET_ADDRESS", unit.start() if unit else m.start(), m.end()))
+    for pattern in (PO_BOX, _TYPE_FIRST):
+        found.extend(Entity("STREET_ADDRESS", m.start(), m.end()) for m in pattern.finditer(text))
+    for m in _AFTER_ADDRESS_CUE.finditer(text):
+        found.append(Entity("STREET_ADDRESS", m.start("address"), m.end("address")))
+    for m in _HOUSE_AFTER_CUE.finditer(text):
+        found.append(Entity("STREET_ADDRESS", m.start("house"), m.end("house")))
+    for m in _PART_CUES.finditer(text):
+        part = "house" if m.group("house") else "street"
+        found.append(Entity("STREET_ADDRESS", m.start(part), m.end(part)))
+    return found

@@ -1,0 +1,92 @@
+"""Cue words: what a caller says just before a value tells what the value is.
+
+Each pattern is matched case-insensitively on the normalised text (spoken numbers already
+digits). The last cue before a number decides its type, so multi-word cues ("card number",
+"order number") are single alternatives and win over their parts.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def _cue(pattern: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", re.IGNORECASE)
+
+
+# Business references: the digits after these are kept whatever they look like.
+KEEP_WORDS = (
+    r"orders?|ord|purchase|confirmation|conf|invoice|receipt|reference|ref|case|ticket|claim|"
+    r"rma|returns?|sku|skus|items?|products?|model|part|style|catalog(?:ue)?|tracking|"
+    r"track|shipment|package|parcel|waybill|awb|store|flight|booking|reservation|"
+    r"serial|promo|coupon|voucher|gift ?card|"
+    r"batch|lot|unit price|price|total|quantity|qty"
+)
+KEEP = _cue(KEEP_WORDS)
+CARD = _cue(
+    r"(?:credit|debit|bank|payment|visa|master ?card|amex|discover)? ?cards?(?: number)?|"
+    r"visa|master ?card|amex|american express|discover|credit|debit|cc|"
+    r"ending (?:in|with)|ends (?:in|with)|card holder|cardholder|pan|long number"
+)
+CVV = _cue(
+    r"cvv2?|cvc2?|csc|cid|cv2|sec(?:urity)? (?:code|number|digits)|"
+    r"verification (?:code|number|value)|"
+    r"(?:three|four|3|4)[ -]digit (?:code|number)|code on the back|back of the card|"
+    r"digits on the back|on the back"
+)
+EXPIRY = _cue(
+    r"expir\w*|exp|expires?|valid (?:thru|through|until|till|to)|"
+    r"good (?:thru|through|until|till)|valid date"
+)
+SSN = _cue(
+    r"ssn|ss number|social(?: security)?(?: number| no)?|social security|tax id|tin|itin|"
+    r"taxpayer id\w*"
+)
+PHONE = _cue(
+    r"(?:tele)?phone(?: number)?|cell(?: phone)?(?: number)?|mobile(?: number)?|landline|"
+    r"home number|work number|my number|callback(?: number)?|best number|"
+    r"call ?back(?: number)?|call me|reach me|text me|contact number|fax|whatsapp|"
+    r"extension|ext|dial|area code|cell is|mobile is|tel|tel\.|number to call|reach me on|"
+    r"call me (?:back )?(?:on|at)|text (?:me|updates) (?:on|at|to)|old number|new number"
+)
+BANK = _cue(
+    r"(?:bank |checking |savings |routing |deposit )?account(?: number| no| num)?|acct|"
+    r"routing(?: number| no)?|aba|checking|savings|bank|sort code|transit(?: number)?|"
+    r"swift|bic|wire|bsb"
+)
+DOB = _cue(
+    r"born|birth|birthday|birth ?date|date of birth|d\.? ?o\.? ?b\.?|dob|bday|b-day|"
+    r"year of birth|i was born"
+)
+# A bare "code" is a security code only when a card was mentioned before it.
+CODE = _cue(r"code|(?:3|4|three|four) digits?|sec code|pin")
+IBAN = _cue(r"iban|i ban|international bank account(?: number)?|eye ban")
+# Deliveries, schedules and returns: a date after these is business, not a birth date.
+DELIVERY = _cue(
+    r"arriv\w*|deliver\w*|ship\w*|expect\w*|schedul\w*|due|eta|dispatch\w*|return\w*|"
+    r"refund\w*|order\w*|placed|bought|purchased|pick ?up|appointment|get here|come|"
+    r"coming|need it|by|until|before|after|since|last week|next"
+)
+
+# Names: strong cues are followed by a name; weak ones only when a known first name follows.
+NAME_STRONG = _cue(
+    r"my name is|my name's|(?:'s|s) name(?: is)?|name is|name's|names is|the name is|"
+    r"under the name(?: of)?|"
+    r"in the name of|first name(?: is)?|last name(?: is)?|surname(?: is)?|"
+    r"family name(?: is)?|full name(?: is)?|middle name(?: is)?|maiden name(?: is)?|"
+    r"name on (?:the|my) (?:card|account|order|reservation|file)(?: is)?|"
+    r"card ?holder(?: name)?(?: is)?|"
+    r"account holder(?: is)?|mr\.?|mrs\.?|ms\.?|miss|mister|missus|dr\.?|doctor|"
+    r"call me|ask for|speak (?:to|with)|talk (?:to|with)|attention|attn|care of|c/o|"
+    r"signed (?:for )?by(?: a)?|addressed to|recipient(?: is)?|spelled|spelling|spell(?:s|ed)? it|"
+    r"goes by|spell(?: it)?(?: out)?"
+)
+NAME_WEAK = _cue(
+    r"this is|it's|it is|its|i'm|i am|im|hi|hello|hey|thanks|thank you|yes|yeah|named|under|"
+    r"called|my (?:wife|husband|son|daughter|mother|mom|father|dad|partner|"
+    r"brother|sister|friend|boss|colleague|fiance|fiancee|girlfriend|boyfriend|kid|child)"
+    r"(?:'s name is| is)?"
+)
+# Introductions: the word after them is a name when it is no English word ("this is kwame").
+NAME_INTRO = _cue(r"this is|it's|it is|i'm|i am|im|my name is|name's")
+SPEAKING = re.compile(r"(?<![\w-])(?:speaking|here|calling)(?![\w-])", re.IGNORECASE)

