@@ -30,19 +30,9 @@ from collections import Counter
 
 import yaml
 
-PII_TYPES = {
-    "PERSON",
-    "PHONE_NUMBER",
-    "EMAIL_ADDRESS",
-    "CREDIT_CARD",
-    "CVV",
-    "CARD_EXPIRY",
-    "US_SSN",
-    "DATE_OF_BIRTH",
-    "STREET_ADDRESS",
-    "BANK_ACCOUNT",
-    "IBAN",
-}
+from shared.redaction.model import ENTITY_TYPES
+
+PII_TYPES = set(ENTITY_TYPES)
 KEEP_TYPES = {
     "ORDER_ID",
     "SKU",
