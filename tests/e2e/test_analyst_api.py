@@ -93,6 +93,7 @@ async def test_personal_data_said_on_a_call_is_nowhere_in_postgres_or_the_logs(
     local = "".join(rng.choice("bcdfghjkmnpqrstvwxz") for _ in range(8))
     phone = f"415555{rng.randrange(1000, 9999)}"
     grouped_card = " ".join(card[i : i + 4] for i in range(0, 16, 4))
+    split_card = _luhn_card(rng)  # said over two turns: the second half alone looks harmless
     utterances = [
         f"hi, my card number is {grouped_card}",
         f"and my email is {local}.miller@example.org",
@@ -100,6 +101,8 @@ async def test_personal_data_said_on_a_call_is_nowhere_in_postgres_or_the_logs(
         f"the card again: {_spoken(card)}",
         f"email {local} dot miller at example dot org",
         f"my phone is {_spoken(phone)}",
+        f"my other card number is {_spoken(split_card[:8])}",
+        _spoken(split_card[8:]),
     ]
     call_id, _ = await talk(
         f"ws://127.0.0.1:{platform['gateway'].port}/v1/ws", keys.gateway, utterances
@@ -111,6 +114,7 @@ async def test_personal_data_said_on_a_call_is_nowhere_in_postgres_or_the_logs(
     assert call_id in dump  # the search looks where the call went
     assert logs.count("Application startup complete") == 4
     needles = [card, card[-8:], phone, phone[-7:], local, _spoken(card[:8]), _spoken(phone[-7:])]
+    needles += [_spoken(split_card[:8]), _spoken(split_card[8:]), split_card[8:]]
     for name, haystack in (("postgres", dump), ("logs", logs)):
         flat = _squeezed(haystack).lower()
         for needle in needles:
