@@ -32,11 +32,20 @@ CVV = _cue(
     r"cvv2?|cvc2?|csc|cid|cv2|sec(?:urity)? (?:code|number|digits)|"
     r"verification (?:code|number|value)|"
     r"(?:three|four|3|4)[ -]digit (?:code|number)|code on the back|back of the card|"
-    r"digits on the back|on the back"
+    r"digits on the back|on the back|"
+    # the family of ways callers point at the code rather than name it
+    r"signature (?:strip|panel|box|line|bar)|little (?:number|code|digits)|"
+    r"small (?:number|code|digits)|short (?:number|code)|last (?:three|3) (?:on|by|next to)|"
+    r"code (?:on|from|by) the (?:back|signature)|(?:number|digits) (?:on|by) the signature"
 )
 EXPIRY = _cue(
     r"expir\w*|exp|expires?|valid (?:thru|through|until|till|to)|"
-    r"good (?:thru|through|until|till)|valid date"
+    r"good (?:thru|through|until|till|to)|valid date|"
+    # the family of ways a card's end date is said without the word "expire"
+    r"runs? out|ran out|running out|lapses?|good for another|valid for|"
+    r"(?:end|exp|expiry|expiration) date|card (?:is )?good (?:till|until|thru|through)|"
+    r"(?:it's|its|it is|card's) good (?:till|until|thru|through|to)|"
+    r"(?:month|mo) and year|mm ?/? ?yy"
 )
 SSN = _cue(
     r"ssn|ss number|social(?: security)?(?: number| no)?|social security|tax id|tin|itin|"
@@ -47,7 +56,12 @@ PHONE = _cue(
     r"home number|work number|my number|callback(?: number)?|best number|"
     r"call ?back(?: number)?|call me|reach me|text me|contact number|fax|whatsapp|"
     r"extension|ext|dial|area code|cell is|mobile is|tel|tel\.|number to call|reach me on|"
-    r"call me (?:back )?(?:on|at)|text (?:me|updates) (?:on|at|to)|old number|new number"
+    r"call me (?:back )?(?:on|at)|text (?:me|updates) (?:on|at|to)|old number|new number|"
+    # "the number's 619", "number is ...": a number said with no reference word before it
+    r"(?:the|my|your|our|his|her|that|this|best|other|alt(?:ernate)?) numbers?(?:'s| is| was)?|"
+    r"reach (?:me|us|him|her) (?:at|on)|ring me|buzz me|"
+    r"(?:home|work|office|house|day|daytime|evening|alt(?:ernate)?|backup|emergency) "
+    r"(?:line|phone|number)"
 )
 BANK = _cue(
     r"(?:bank |checking |savings |routing |deposit )?account(?: number| no| num)?|acct|"
