@@ -93,13 +93,39 @@ NAME_STRONG = _cue(
     r"account holder(?: is)?|mr\.?|mrs\.?|ms\.?|miss|mister|missus|dr\.?|doctor|"
     r"call me|ask for|speak (?:to|with)|talk (?:to|with)|attention|attn|care of|c/o|"
     r"signed (?:for )?by(?: a)?|addressed to|recipient(?: is)?|spelled|spelling|spell(?:s|ed)? it|"
-    r"goes by|spell(?: it)?(?: out)?"
+    r"goes by|spell(?: it)?(?: out)?|"
+    # the family of ways a caller gives the name a thing is under
+    r"(?:i|we|he|she|they) go by|going by|went by|known as|you can call me|i'm called|"
+    r"put (?:it |that |this )?(?:down )?(?:as|under)|(?:listed|booked|reserved|registered|"
+    r"filed|saved|held|placed) (?:as|under|for)|made out to|make it out to|"
+    r"(?:the )?account(?:'s| is)? under"
 )
 NAME_WEAK = _cue(
     r"this is|it's|it is|its|i'm|i am|im|hi|hello|hey|thanks|thank you|yes|yeah|named|under|"
     r"called|my (?:wife|husband|son|daughter|mother|mom|father|dad|partner|"
     r"brother|sister|friend|boss|colleague|fiance|fiancee|girlfriend|boyfriend|kid|child)"
     r"(?:'s name is| is)?"
+)
+# People named by who they are to the caller ("my neighbor svetlana", "auntie wanjiru"):
+# the word after is a name when it is a known first name or no English word.
+_KIN_ALONE = (
+    r"aunt|auntie|aunty|uncle|cousin|grandma|grandpa|granny|nana|nan|gran|grandad|granddad|"
+    r"grandmother|grandfather|sister|brother|dr|doctor|nurse|pastor|father|mother"
+)
+RELATION = _cue(
+    rf"(?:(?:my|his|her|our|your|their|the)(?: (?:older|younger|little|big|best|old|new|"
+    r"ex|late|step|grand))? )"
+    r"(?:wife|husband|spouse|son|daughter|mother|mom|mum|mama|mommy|father|dad|papa|daddy|"
+    r"parents?|partner|brother|sister|sibling|friend|boss|colleague|co-?worker|fiance|fiancee|"
+    r"girlfriend|boyfriend|kid|child|neighbou?r|roommate|room mate|housemate|flatmate|"
+    r"landlord|landlady|tenant|aunt|auntie|aunty|uncle|cousin|nephew|niece|grandma|grandpa|"
+    r"granny|nana|grandmother|grandfather|grandson|granddaughter|grandkid|stepson|"
+    r"stepdaughter|stepmom|stepdad|(?:mother|father|sister|brother|son|daughter)[ -]in[ -]law|"
+    r"in-laws?|assistant|secretary|manager|supervisor|employee|caregiver|carer|nanny|"
+    r"babysitter|teacher|client|customer|doorman|concierge|receptionist|mate|buddy|pal|"
+    r"relative|godmother|godfather|godson|goddaughter|fianc\w*)"
+    r"(?:'s name is| is named| named| called|,)?"
+    rf"|{_KIN_ALONE}"
 )
 # Introductions: the word after them is a name when it is no English word ("this is kwame").
 NAME_INTRO = _cue(r"this is|it's|it is|i'm|i am|im|my name is|name's")

@@ -35,6 +35,11 @@ _FILLER = (
     r"uh|um|says|said|reads)"
 )
 _CARRIER = r"fedex|ups|usps|dhl|royal mail|ontrac|lasership|canada post|evri|hermes|amazon"
+# Words that say the number after them is personal, not a reference.
+_PII_WORDS = (
+    r"(?:card|credit|debit|visa|phone|cell|mobile|call|text|social|ssn|account|bank|routing|"
+    r"zip|postcode|address|street|live|born|birth|security|cvv|expir\w*|iban|number is mine)"
+)
 _SHORT_WORDS = r"(?:and|the|is|my|it|on|in|to|for|was|but|so|or|at|of|me|we|you|i|its|by|no)"
 # A reference: digit groups and short letter groups ("1 z 999 a a 1012...", "AB-1234-XL").
 _VALUE = (
@@ -104,6 +109,30 @@ _BRANDS = re.compile(
     re.IGNORECASE,
 )
 
+# "the alexander wang hoodie", "Lululemon Align leggings": words right before a kind of goods
+# are a brand and model, never a person, whoever the words sound like.
+_GOODS = (
+    r"hoodies?|sweaters?|sweatshirts?|jackets?|coats?|parkas?|vests?|shirts?|t-shirts?|tees?|"
+    r"blouses?|dress(?:es)?|skirts?|jeans|pants|trousers|leggings|shorts|joggers|suits?|"
+    r"boots|shoes|sneakers|trainers|heels|sandals|loafers|pumps|slippers|flats|clogs|"
+    r"bags?|handbags?|totes?|purses?|wallets?|backpacks?|clutch(?:es)?|belts?|scarf|scarves|"
+    r"hats?|caps?|gloves|socks|watch(?:es)?|sunglasses|glasses|frames|jewelry|necklaces?|"
+    r"bracelets?|earrings|rings?|perfume|cologne|fragrance|lipstick|mascara|foundation|"
+    r"sheets|towels|duvet|comforter|pillows?|blankets?|mattress|cookware|pans?|knives|"
+    r"blender|mixer|vacuum|headphones|earbuds|speakers?|collection|line"
+)
+_BEFORE_GOODS = re.compile(
+    rf"(?<![\w'])(?:(?!{_SHORT_WORDS}\b|{_MODEL_STOP}\b)[a-z][\w&\-]*(?<!'s)[ \t]+){{1,3}}"
+    rf"(?:{_GOODS})(?![\w])",
+    re.IGNORECASE,
+)
+# "fedex gave me 5866...", "ups says it's 1z...": a number said shortly after a carrier.
+_NEAR_CARRIER = re.compile(
+    rf"(?<![\w])(?:{_CARRIER}|tracking|waybill)(?:[ \t]+(?!{_PII_WORDS}\b)[a-z']+){{1,4}}?"
+    rf"[ \t:#]+(?P<value>\d[\d \t\-]*\d)(?![\w])",
+    re.IGNORECASE,
+)
+
 
 def _luhn_card(value: str) -> bool:
     digits = re.sub(r"\D", "", value)
@@ -115,9 +144,12 @@ def kept_spans(text: str) -> list[Kept]:
     kept: list[Kept] = []
     for m in _AFTER_KEEP_CUE.finditer(text):
         kept.append(Kept(m.start("value"), m.end("value"), ALL))
-    for m in _BEFORE_KEEP_CUE.finditer(text):
-        if not _luhn_card(m.group("value")):
-            kept.append(Kept(m.start("value"), m.end("value"), ALL))
+    for pattern in (_BEFORE_KEEP_CUE, _NEAR_CARRIER):
+        for m in pattern.finditer(text):
+            if not _luhn_card(m.group("value")):
+                kept.append(Kept(m.start("value"), m.end("value"), ALL))
+    for m in _BEFORE_GOODS.finditer(text):
+        kept.append(Kept(m.start(), m.end(), ONLY_PERSON))
     for pattern in (_ID_SHAPE, _UPS, _AMOUNT, _TIME, _QUANTITY):
         kept.extend(Kept(m.start(), m.end(), ALL) for m in pattern.finditer(text))
     for m in _BRANDS.finditer(text):

