@@ -84,7 +84,7 @@ _AFTER_ADDRESS_CUE = re.compile(
     rf"[ \t]+"
     rf"(?P<address>\d{{2,6}}[a-z]?[ \t]+"
     rf"(?:{_DIRECTION}[ \t]+)?(?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,2}}?{_UNIT}?)"
-    r"(?=[ \t]*(?:$|\n|[,.;]|(?:in|and|please|thanks|apt|apartment|unit|suite)\b))",
+    rf"(?=[ \t]*(?:$|\n|[,.;]|(?:{_NOT_NAME}|apt|apartment|unit|suite)\b))",
     re.IGNORECASE,
 )
 # "the house number is 56 and the street is garfield place": each part after its cue.

@@ -97,7 +97,9 @@ NAME_STRONG = _cue(
     # the family of ways a caller gives the name a thing is under
     r"(?:i|we|he|she|they) go by|going by|went by|known as|you can call me|i'm called|"
     r"put (?:it |that |this )?(?:down )?(?:as|under)|(?:listed|booked|reserved|registered|"
-    r"filed|saved|held|placed) (?:as|under|for)|made out to|make it out to|"
+    r"filed|saved|held|placed) (?:as|under|for)|payable to|"
+    r"(?:make|made|write|wrote|written|making|writing) (?:(?:it|this|that|them|the|a|an|my)"
+    r" )?(?:\w+ )?out to|"
     r"(?:the )?account(?:'s| is)? under"
 )
 NAME_WEAK = _cue(

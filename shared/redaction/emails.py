@@ -166,7 +166,7 @@ _LOCAL_RUN = re.compile(
 )
 _EMAIL_CUE = re.compile(
     r"(?<![\w])(?:e-?mail(?: address)?|email's|(?:gmail|yahoo|hotmail|outlook|icloud|aol|"
-    r"proton(?:mail)?)(?: address| account)?)(?:[ \t]+(?:is|was|it's))?[ \t:,]*"
+    r"proton(?:mail)?)(?: address| account)?)(?![a-z])(?:[ \t]+(?:is|was|it's))?[ \t:,]*"
     rf"(?P<local>{_LOCAL_TOKEN}(?:[ \t]+{_CONNECTOR_WORDS}[ \t]+{_LOCAL_TOKEN}|[ \t]+\d+)*"
     rf"(?:[ \t]+{_CONNECTOR_WORDS})?)(?![\w@.])",
     re.IGNORECASE,

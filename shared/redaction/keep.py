@@ -28,6 +28,9 @@ class Kept:
     start: int
     end: int
     blocks: frozenset[str]
+    # A city blocks only a finding inside it: "to esperanza quintanilla" is a person whose
+    # first name is also a town, "in tyler texas" a place.
+    inside_only: bool = False
 
 
 _FILLER = (
@@ -103,6 +106,9 @@ _BRANDS = re.compile(
     r"oscar de la renta|carolina herrera|diane von furstenberg|stuart weitzman|"
     r"tommy john|adidas|nike|reebok|puma|asics|ugg|crocs|dyson|bose|sony|samsung|"
     r"kitchenaid|cuisinart|keurig|nespresso|vitamix|lego|"
+    r"best buy|home depot|whole foods|trader joe'?s|kohl'?s|macy'?s|nordstrom|sephora|"
+    r"marks (?:and|&) spencer|john lewis|barnes (?:and|&) noble|dick'?s sporting goods|"
+    r"williams[ -]sonoma|pottery barn|crate (?:and|&) barrel|harvey nichols|lord (?:and|&) taylor|"
     r"barbie|iphone|ipad|macbook|airpods|kindle|roomba|fitbit|garmin|samsung|levi)"
     r"(?![\w])(?P<model>(?:[ \t]+(?-i:[A-Z][\w\-]*|\d[\w\-]*)){1,3}"
     rf"|(?:[ \t]+(?!{_MODEL_STOP}\b)[a-z][\w\-]*){{1,2}})?",
@@ -119,7 +125,11 @@ _GOODS = (
     r"hats?|caps?|gloves|socks|watch(?:es)?|sunglasses|glasses|frames|jewelry|necklaces?|"
     r"bracelets?|earrings|rings?|perfume|cologne|fragrance|lipstick|mascara|foundation|"
     r"sheets|towels|duvet|comforter|pillows?|blankets?|mattress|cookware|pans?|knives|"
-    r"blender|mixer|vacuum|headphones|earbuds|speakers?|collection|line"
+    r"blender|mixer|vacuum|headphones|earbuds|speakers?|collection|line|gowns?|robes?|"
+    r"pajamas|pyjamas|lingerie|bras?|swimsuits?|bikinis?|cardigans?|blazers?|tunics?|"
+    r"rompers?|jumpsuits?|tights|mules|espadrilles|oxfords|wedges|serums?|moisturi[sz]ers?|"
+    r"creams?|lotions?|shampoo|candles?|mugs?|vases?|lamps?|rugs?|kettles?|toasters?|"
+    r"strollers?|luggage|suitcases?|duffels?|sets?"
 )
 _BEFORE_GOODS = re.compile(
     rf"(?<![\w'])(?:(?!{_SHORT_WORDS}\b|{_MODEL_STOP}\b)[a-z][\w&\-]*(?<!'s)[ \t]+){{1,3}}"
@@ -155,10 +165,16 @@ def kept_spans(text: str) -> list[Kept]:
     for m in _BRANDS.finditer(text):
         # A brand with a model after it ("Levi's 501", "Samsung Galaxy Tab S9") is a product.
         kept.append(Kept(m.start(), m.end(), ALL if m.group("model") else ONLY_PERSON))
-    kept.extend(Kept(s, e, ONLY_PERSON) for s, e in city_spans(text))
+    kept.extend(Kept(s, e, ONLY_PERSON, inside_only=True) for s, e in city_spans(text))
     return kept
 
 
 def blocked(kept: list[Kept], kind: str, start: int, end: int) -> bool:
     """Whether a finding of type ``kind`` at ``[start, end)`` touches a value kept from it."""
-    return any(k.start < end and start < k.end and kind in k.blocks for k in kept)
+    return any(
+        k.start < end
+        and start < k.end
+        and kind in k.blocks
+        and (not k.inside_only or (k.start <= start and end <= k.end))
+        for k in kept
+    )

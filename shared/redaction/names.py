@@ -80,12 +80,14 @@ def _words_after(text: str, pos: int) -> Iterator[re.Match[str]]:
 
 def _unknown(word: str) -> bool:
     """Alphabetic, not short, no acronym and no English word: in an introduction, a name."""
+    # "mensah-bonsu" is unknown, "t-shirt" and "long-sleeve" are English.
+    parts = [p for p in re.split(r"['\u2019\-]", word.lower()) if len(p) >= 3]
     return (
-        word.isalpha()
-        and len(word) >= 3
+        _plain(word).isalpha()
+        and bool(parts)
         and not word.isupper()
         and word.lower() not in ORGANISATIONS
-        and not is_english(word)
+        and not any(is_english(p) for p in parts)
     )
 
 
@@ -102,7 +104,9 @@ def _name_after(text: str, pos: int, strong: bool, intro: bool = False) -> Entit
         if words and "," in text[words[-1].end() : m.start()]:
             break
         if not words:
-            known = _is_first(w.split("-")[0]) or _is_known(w) or (intro and _unknown(w))
+            # A surname alone that is also a word ("it's stuck") is the word.
+            surname = _is_known(w) and not is_english(_plain(w))
+            known = _is_first(w.split("-")[0]) or surname or (intro and _unknown(w))
             if not strong and not known:
                 return None
         elif (
