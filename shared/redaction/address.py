@@ -65,17 +65,26 @@ _TYPE_FIRST = re.compile(
 )
 # "i live at seventeen" (the street follows in the next turn): a house number after the cue.
 _HOUSE_AFTER_CUE = re.compile(
-    rf"(?:i live at|i'm at|im at|we're at|address is|it's at|lives at)[ \t]+(?P<house>{_HOUSE})"
+    rf"(?:i live at|i'm at|im at|we're at|address is|it's at|lives at|"
+    rf"(?:street|house|building|door|flat|apartment) (?:number|no)(?:'s| is| was)?|"
+    rf"(?:the )?(?:street|address|house)(?:'s| is| was)|(?:ship|send|deliver|mail|bring) "
+    rf"(?:it |them |this |that )?to|number on the (?:house|door|building)(?: is)?)"
+    rf"[ \t]+(?P<house>{_HOUSE})"
     r"(?=[ \t]*[.,]?[ \t]*(?:\n|$))",
     re.IGNORECASE,
 )
 # "my address is 1422 north broadway apartment 3": after an address cue the street type may
 # be missing; the house number (two digits or more) and a word or three still make it.
 _AFTER_ADDRESS_CUE = re.compile(
-    rf"(?:address is|address's|i live at|we live at|ship (?:it )?to|deliver (?:it )?to|"
-    rf"send (?:it )?to|located at|moved to)[ \t]+(?P<address>\d{{2,6}}[a-z]?[ \t]+"
+    rf"(?:address is|address's|address was|address:|(?:i|we|they|he|she) (?:live|lived|stay) at|"
+    rf"(?:living|staying|residing) at|lives at|i'm at|we're at|located at|moved to|"
+    rf"(?:ship|send|deliver|mail|bring|drop|courier|post|forward|redirect)(?:ped|ed|ing|s)? "
+    rf"(?:it |them |this |that |everything |the (?:package|parcel|order|box) )?"
+    rf"(?:to|at|off at|over to)|(?:the )?(?:house|building|place|apartment) at)"
+    rf"[ \t]+"
+    rf"(?P<address>\d{{2,6}}[a-z]?[ \t]+"
     rf"(?:{_DIRECTION}[ \t]+)?(?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,2}}?{_UNIT}?)"
-    r"(?=[ \t]*(?:$|\n|[,.;]|(?:in|and|please|thanks|apt|apartment|unit|suite)\b))",
+    rf"(?=[ \t]*(?:$|\n|[,.;]|(?:{_NOT_NAME}|apt|apartment|unit|suite)\b))",
     re.IGNORECASE,
 )
 # "the house number is 56 and the street is garfield place": each part after its cue.
@@ -83,6 +92,29 @@ _PART_CUES = re.compile(
     rf"(?:house|building|street) number(?:[ \t]+(?:is|was))?[ \t]+(?P<house>{_HOUSE})(?![\w])"
     rf"|street(?: name)?(?:[ \t]+(?:is|was))[ \t]+(?P<street>(?:{_NAME_WORD}[ \t]+){{0,3}}"
     rf"(?:{_CLEAR_SUFFIX}|{_AMBIGUOUS_SUFFIX}))(?![\w])",
+    re.IGNORECASE,
+)
+# "buzz unit eleven at ...", "it's apartment 4b": a unit said apart from its street.
+_UNIT_ALONE = re.compile(
+    r"(?<![\w])(?:apt|apartment|unit|suite|ste|flat|bldg|building)\.?[ \t]*#?[ \t]*"
+    r"(?:\d{1,5}[ \t]?[a-z]?|[a-z])(?![\w])",
+    re.IGNORECASE,
+)
+# "Via Nazionale 112", "calle de alcalá 48", "Rua Augusta, 24": type, name, then the number.
+_TYPE_THEN_NUMBER = re.compile(
+    rf"(?<![\w])(?:(?:rue|calle|avenida|rua|chemin|piazza|piazzale|viale|corso|strada|carrer|"
+    rf"camino|paseo|rambla|travessa|largo|avinguda|ulica|ul\.|rynek)\.?[ \t]+"
+    rf"(?:{_PARTICLE}[ \t]+)*(?!{_NOT_NAME}\b)[a-zà-ÿ'\-]+"
+    rf"|(?-i:Via|Avenue|Boulevard|Place|Strada)[ \t]+(?:{_PARTICLE}[ \t]+)*(?-i:[A-ZÀ-Þ][\w'\-]+))"
+    rf"(?:[ \t]+(?!{_NOT_NAME}\b)(?-i:[A-ZÀ-Þ][\w'\-]+))?[ \t,]+(?:n[º°o]\.?[ \t]*)?"
+    rf"\d{{1,5}}[a-z]?(?![\w])",
+    re.IGNORECASE,
+)
+# Streets whose name needs no type: "1600 broadway", "221 the strand".
+_NAMED_STREET = re.compile(
+    rf"(?<![\w$€£.,\-]){_HOUSE}[ \t]+(?:{_DIRECTION}[ \t]+)?(?:the[ \t]+)?"
+    rf"(?:broadway|kingsway|bowery|embarcadero|strand|esplanade|boardwalk|promenade|causeway|"
+    rf"high street|main street|the mall)(?![\w]){_UNIT}?",
     re.IGNORECASE,
 )
 _CLEAR = re.compile(rf"(?:{_CLEAR_SUFFIX})", re.IGNORECASE)
@@ -103,7 +135,7 @@ def find_addresses(text: str) -> list[Entity]:
             continue
         unit = _UNIT_BEFORE.search(text, max(0, m.start() - 20), m.start())
         found.append(Entity("STREET_ADDRESS", unit.start() if unit else m.start(), m.end()))
-    for pattern in (PO_BOX, _TYPE_FIRST):
+    for pattern in (PO_BOX, _TYPE_FIRST, _TYPE_THEN_NUMBER, _NAMED_STREET, _UNIT_ALONE):
         found.extend(Entity("STREET_ADDRESS", m.start(), m.end()) for m in pattern.finditer(text))
     for m in _AFTER_ADDRESS_CUE.finditer(text):
         found.append(Entity("STREET_ADDRESS", m.start("address"), m.end("address")))

@@ -32,11 +32,20 @@ CVV = _cue(
     r"cvv2?|cvc2?|csc|cid|cv2|sec(?:urity)? (?:code|number|digits)|"
     r"verification (?:code|number|value)|"
     r"(?:three|four|3|4)[ -]digit (?:code|number)|code on the back|back of the card|"
-    r"digits on the back|on the back"
+    r"digits on the back|on the back|"
+    # the family of ways callers point at the code rather than name it
+    r"signature (?:strip|panel|box|line|bar)|little (?:number|code|digits)|"
+    r"small (?:number|code|digits)|short (?:number|code)|last (?:three|3) (?:on|by|next to)|"
+    r"code (?:on|from|by) the (?:back|signature)|(?:number|digits) (?:on|by) the signature"
 )
 EXPIRY = _cue(
     r"expir\w*|exp|expires?|valid (?:thru|through|until|till|to)|"
-    r"good (?:thru|through|until|till)|valid date"
+    r"good (?:thru|through|until|till|to)|valid date|"
+    # the family of ways a card's end date is said without the word "expire"
+    r"runs? out|ran out|running out|lapses?|good for another|valid for|"
+    r"(?:end|exp|expiry|expiration) date|card (?:is )?good (?:till|until|thru|through)|"
+    r"(?:it's|its|it is|card's) good (?:till|until|thru|through|to)|"
+    r"(?:month|mo) and year|mm ?/? ?yy"
 )
 SSN = _cue(
     r"ssn|ss number|social(?: security)?(?: number| no)?|social security|tax id|tin|itin|"
@@ -47,7 +56,12 @@ PHONE = _cue(
     r"home number|work number|my number|callback(?: number)?|best number|"
     r"call ?back(?: number)?|call me|reach me|text me|contact number|fax|whatsapp|"
     r"extension|ext|dial|area code|cell is|mobile is|tel|tel\.|number to call|reach me on|"
-    r"call me (?:back )?(?:on|at)|text (?:me|updates) (?:on|at|to)|old number|new number"
+    r"call me (?:back )?(?:on|at)|text (?:me|updates) (?:on|at|to)|old number|new number|"
+    # "the number's 619", "number is ...": a number said with no reference word before it
+    r"(?:the|my|your|our|his|her|that|this|best|other|alt(?:ernate)?) numbers?(?:'s| is| was)?|"
+    r"reach (?:me|us|him|her) (?:at|on)|ring me|buzz me|"
+    r"(?:home|work|office|house|day|daytime|evening|alt(?:ernate)?|backup|emergency) "
+    r"(?:line|phone|number)"
 )
 BANK = _cue(
     r"(?:bank |checking |savings |routing |deposit )?account(?: number| no| num)?|acct|"
@@ -79,13 +93,41 @@ NAME_STRONG = _cue(
     r"account holder(?: is)?|mr\.?|mrs\.?|ms\.?|miss|mister|missus|dr\.?|doctor|"
     r"call me|ask for|speak (?:to|with)|talk (?:to|with)|attention|attn|care of|c/o|"
     r"signed (?:for )?by(?: a)?|addressed to|recipient(?: is)?|spelled|spelling|spell(?:s|ed)? it|"
-    r"goes by|spell(?: it)?(?: out)?"
+    r"goes by|spell(?: it)?(?: out)?|"
+    # the family of ways a caller gives the name a thing is under
+    r"(?:i|we|he|she|they) go by|going by|went by|known as|you can call me|i'm called|"
+    r"put (?:it |that |this )?(?:down )?(?:as|under)|(?:listed|booked|reserved|registered|"
+    r"filed|saved|held|placed) (?:as|under|for)|payable to|"
+    r"(?:make|made|write|wrote|written|making|writing) (?:(?:it|this|that|them|the|a|an|my)"
+    r" )?(?:\w+ )?out to|"
+    r"(?:the )?account(?:'s| is)? under"
 )
 NAME_WEAK = _cue(
     r"this is|it's|it is|its|i'm|i am|im|hi|hello|hey|thanks|thank you|yes|yeah|named|under|"
     r"called|my (?:wife|husband|son|daughter|mother|mom|father|dad|partner|"
     r"brother|sister|friend|boss|colleague|fiance|fiancee|girlfriend|boyfriend|kid|child)"
     r"(?:'s name is| is)?"
+)
+# People named by who they are to the caller ("my neighbor svetlana", "auntie wanjiru"):
+# the word after is a name when it is a known first name or no English word.
+_KIN_ALONE = (
+    r"aunt|auntie|aunty|uncle|cousin|grandma|grandpa|granny|nana|nan|gran|grandad|granddad|"
+    r"grandmother|grandfather|sister|brother|dr|doctor|nurse|pastor|father|mother"
+)
+RELATION = _cue(
+    rf"(?:(?:my|his|her|our|your|their|the)(?: (?:older|younger|little|big|best|old|new|"
+    r"ex|late|step|grand))? )"
+    r"(?:wife|husband|spouse|son|daughter|mother|mom|mum|mama|mommy|father|dad|papa|daddy|"
+    r"parents?|partner|brother|sister|sibling|friend|boss|colleague|co-?worker|fiance|fiancee|"
+    r"girlfriend|boyfriend|kid|child|neighbou?r|roommate|room mate|housemate|flatmate|"
+    r"landlord|landlady|tenant|aunt|auntie|aunty|uncle|cousin|nephew|niece|grandma|grandpa|"
+    r"granny|nana|grandmother|grandfather|grandson|granddaughter|grandkid|stepson|"
+    r"stepdaughter|stepmom|stepdad|(?:mother|father|sister|brother|son|daughter)[ -]in[ -]law|"
+    r"in-laws?|assistant|secretary|manager|supervisor|employee|caregiver|carer|nanny|"
+    r"babysitter|teacher|client|customer|doorman|concierge|receptionist|mate|buddy|pal|"
+    r"relative|godmother|godfather|godson|goddaughter|fianc\w*)"
+    r"(?:'s name is| is named| named| called|,)?"
+    rf"|{_KIN_ALONE}"
 )
 # Introductions: the word after them is a name when it is no English word ("this is kwame").
 NAME_INTRO = _cue(r"this is|it's|it is|i'm|i am|im|my name is|name's")

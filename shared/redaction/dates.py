@@ -34,9 +34,16 @@ DATE = re.compile(
     rf")(?![\w])",
     re.IGNORECASE,
 )
+_EXPIRY_YEAR = r"(?:(?:20)?\d\d)"
+# "the ninth month of 28", "month 9 of 2028": a month said by its number.
+_MONTH_BY_NUMBER = (
+    rf"(?:the[ \t]+)?(?:{_ORDINAL}|\d{{1,2}}(?:st|nd|rd|th)?)[ \t]+month"
+    rf"|month[ \t]+(?:number[ \t]+)?\d{{1,2}}"
+)
 EXPIRY_DATE = re.compile(
-    rf"(?<![\w])(?:{_MONTH}[ \t,]+(?:of[ \t]+)?(?:(?:20)?\d\d)"
-    rf"|(?:0?[1-9]|1[0-2])(?:[ \t]*[/.\-][ \t]*|[ \t]+)(?:20)?\d\d|(?:0[1-9]|1[0-2])\d\d)(?![\w])",
+    rf"(?<![\w])(?:(?:{_MONTH}|{_MONTH_BY_NUMBER})[ \t,]+(?:of[ \t]+|in[ \t]+)?{_EXPIRY_YEAR}"
+    rf"|(?:0?[1-9]|1[0-2])(?:[ \t]*[/.\-][ \t]*|[ \t]+)(?:20)?\d\d|(?:0[1-9]|1[0-2])\d\d"
+    rf"|[1-9]\d\d|20[2-4]\d)(?![\w])",
     re.IGNORECASE,
 )
 # How far after a cue (characters) its date may start.

@@ -149,6 +149,14 @@ CORRECTION = re.compile(
     r"(?:[\s,.]+(?:no|sorry|wait|it's|its|it is|i mean|actually))*[\s,.]*$",
     re.IGNORECASE,
 )
+# "214... wait no that's my old area code it's 469...": a correction that opens a short
+# aside still makes the broken-off number the same kind as the one said after it.
+_CORRECTION_START = re.compile(
+    r"^[\s.,…-]*(?:no|sorry|wait|i mean|actually|oops|scratch that|hold on|hang on|my bad|"
+    r"let me (?:start|try) again|that's wrong|that's not right|not that one)\b",
+    re.IGNORECASE,
+)
+_FALSE_START_REACH = 60
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _YEAR_BEFORE = re.compile(r"\b(?:since|in|from|of|until|till|by|year|back in)\s*$", re.IGNORECASE)
 _DATE_SHAPE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?")
@@ -259,6 +267,9 @@ def _false_starts(text: str, all_chains: list[Chain], typed: list[str | None]) -
         this, nxt = all_chains[k], all_chains[k + 1]
         kind = typed[k + 1]
         if typed[k] is None and kind is not None and len(this.digits) >= 2:
-            if CORRECTION.match(text[this.end : nxt.start]):
+            between = text[this.end : nxt.start]
+            if CORRECTION.match(between) or (
+                len(between) <= _FALSE_START_REACH and _CORRECTION_START.match(between)
+            ):
                 found.append(Entity(kind, this.start, this.end))
     return found

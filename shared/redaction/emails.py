@@ -70,7 +70,9 @@ def _domain(text: str, pieces: list[Piece], k: int) -> tuple[int, str] | None:
             if "." in seps or loose >= 3 or nxt >= len(pieces):
                 break
             word = pieces[nxt].text.lower()
-            if gap(text, pieces[idx], pieces[nxt]).strip() or (word in STOP and word != "and"):
+            # "safaricom mail dot co dot ke": a stop word is a label when a dot follows it.
+            label = word not in STOP or word == "and" or _connector(text, pieces, nxt, ".")
+            if gap(text, pieces[idx], pieces[nxt]).strip() or not label:
                 break
             step, loose = ("", nxt), loose + 1
         symbol, idx = step
@@ -164,7 +166,7 @@ _LOCAL_RUN = re.compile(
 )
 _EMAIL_CUE = re.compile(
     r"(?<![\w])(?:e-?mail(?: address)?|email's|(?:gmail|yahoo|hotmail|outlook|icloud|aol|"
-    r"proton(?:mail)?)(?: address| account)?)(?:[ \t]+(?:is|was|it's))?[ \t:,]*"
+    r"proton(?:mail)?)(?: address| account)?)(?![a-z])(?:[ \t]+(?:is|was|it's))?[ \t:,]*"
     rf"(?P<local>{_LOCAL_TOKEN}(?:[ \t]+{_CONNECTOR_WORDS}[ \t]+{_LOCAL_TOKEN}|[ \t]+\d+)*"
     rf"(?:[ \t]+{_CONNECTOR_WORDS})?)(?![\w@.])",
     re.IGNORECASE,

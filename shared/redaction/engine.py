@@ -6,11 +6,12 @@ import re
 import threading
 from typing import Any
 
-from presidio_analyzer import AnalyzerEngine
+from presidio_analyzer import AnalyzerEngine, RecognizerResult
 
 from shared.redaction.digits import chains
 from shared.redaction.keep import blocked, kept_spans
 from shared.redaction.model import Entity, Redaction, apply, merge_entities
+from shared.redaction.namelists import COMMON_WORDS, first_names, is_english, last_names
 from shared.redaction.names import repeat_mentions
 from shared.redaction.recognizers import analyze, build_analyzer
 from shared.redaction.spoken import normalise
@@ -76,6 +77,7 @@ class Redactor:
             Entity(r.entity_type, r.start, r.end)
             for r in analyze(self._analyzer, norm.text)
             if not _implausible_name(norm.text, r.entity_type, r.start, r.end)
+            and not (_from_spacy(r) and _common_word(norm.text[r.start : r.end]))
         ]
         raw = [e for e in raw if not blocked(kept, e.type, e.start, e.end)]
         # A name found once (by spaCy or a cue) is a name wherever else it is said.
@@ -121,6 +123,23 @@ def _implausible_name(text: str, kind: str, start: int, end: int) -> bool:
     """spaCy's PERSON on a model number or an abbreviation ("Galaxy Tab S9", "Tel")."""
     span = text[start:end]
     return kind == "PERSON" and (any(c.isdigit() for c in span) or len(span.strip(". ")) < 3)
+
+
+def _from_spacy(result: RecognizerResult) -> bool:
+    metadata = result.recognition_metadata or {}
+    return bool(metadata.get(RecognizerResult.RECOGNIZER_NAME_KEY) == "SpacyRecognizer")
+
+
+def _common_word(span: str) -> bool:
+    """spaCy's PERSON on one English word that no name list holds ("Expiry", "stuck")."""
+    word = span.strip(" .,'").lower()
+    return (
+        word.isalpha()
+        and is_english(word)
+        and word not in first_names()
+        and word not in last_names()
+        and word not in COMMON_WORDS  # "Hope", "Grace": words that are also names
+    )
 
 
 def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:

@@ -28,6 +28,9 @@ class Kept:
     start: int
     end: int
     blocks: frozenset[str]
+    # A city blocks only a finding inside it: "to esperanza quintanilla" is a person whose
+    # first name is also a town, "in tyler texas" a place.
+    inside_only: bool = False
 
 
 _FILLER = (
@@ -35,6 +38,11 @@ _FILLER = (
     r"uh|um|says|said|reads)"
 )
 _CARRIER = r"fedex|ups|usps|dhl|royal mail|ontrac|lasership|canada post|evri|hermes|amazon"
+# Words that say the number after them is personal, not a reference.
+_PII_WORDS = (
+    r"(?:card|credit|debit|visa|phone|cell|mobile|call|text|social|ssn|account|bank|routing|"
+    r"zip|postcode|address|street|live|born|birth|security|cvv|expir\w*|iban|number is mine)"
+)
 _SHORT_WORDS = r"(?:and|the|is|my|it|on|in|to|for|was|but|so|or|at|of|me|we|you|i|its|by|no)"
 # A reference: digit groups and short letter groups ("1 z 999 a a 1012...", "AB-1234-XL").
 _VALUE = (
@@ -98,9 +106,40 @@ _BRANDS = re.compile(
     r"oscar de la renta|carolina herrera|diane von furstenberg|stuart weitzman|"
     r"tommy john|adidas|nike|reebok|puma|asics|ugg|crocs|dyson|bose|sony|samsung|"
     r"kitchenaid|cuisinart|keurig|nespresso|vitamix|lego|"
+    r"best buy|home depot|whole foods|trader joe'?s|kohl'?s|macy'?s|nordstrom|sephora|"
+    r"marks (?:and|&) spencer|john lewis|barnes (?:and|&) noble|dick'?s sporting goods|"
+    r"williams[ -]sonoma|pottery barn|crate (?:and|&) barrel|harvey nichols|lord (?:and|&) taylor|"
     r"barbie|iphone|ipad|macbook|airpods|kindle|roomba|fitbit|garmin|samsung|levi)"
     r"(?![\w])(?P<model>(?:[ \t]+(?-i:[A-Z][\w\-]*|\d[\w\-]*)){1,3}"
     rf"|(?:[ \t]+(?!{_MODEL_STOP}\b)[a-z][\w\-]*){{1,2}})?",
+    re.IGNORECASE,
+)
+
+# "the alexander wang hoodie", "Lululemon Align leggings": words right before a kind of goods
+# are a brand and model, never a person, whoever the words sound like.
+_GOODS = (
+    r"hoodies?|sweaters?|sweatshirts?|jackets?|coats?|parkas?|vests?|shirts?|t-shirts?|tees?|"
+    r"blouses?|dress(?:es)?|skirts?|jeans|pants|trousers|leggings|shorts|joggers|suits?|"
+    r"boots|shoes|sneakers|trainers|heels|sandals|loafers|pumps|slippers|flats|clogs|"
+    r"bags?|handbags?|totes?|purses?|wallets?|backpacks?|clutch(?:es)?|belts?|scarf|scarves|"
+    r"hats?|caps?|gloves|socks|watch(?:es)?|sunglasses|glasses|frames|jewelry|necklaces?|"
+    r"bracelets?|earrings|rings?|perfume|cologne|fragrance|lipstick|mascara|foundation|"
+    r"sheets|towels|duvet|comforter|pillows?|blankets?|mattress|cookware|pans?|knives|"
+    r"blender|mixer|vacuum|headphones|earbuds|speakers?|collection|line|gowns?|robes?|"
+    r"pajamas|pyjamas|lingerie|bras?|swimsuits?|bikinis?|cardigans?|blazers?|tunics?|"
+    r"rompers?|jumpsuits?|tights|mules|espadrilles|oxfords|wedges|serums?|moisturi[sz]ers?|"
+    r"creams?|lotions?|shampoo|candles?|mugs?|vases?|lamps?|rugs?|kettles?|toasters?|"
+    r"strollers?|luggage|suitcases?|duffels?|sets?"
+)
+_BEFORE_GOODS = re.compile(
+    rf"(?<![\w'])(?:(?!{_SHORT_WORDS}\b|{_MODEL_STOP}\b)[a-z][\w&\-]*(?<!'s)[ \t]+){{1,3}}"
+    rf"(?:{_GOODS})(?![\w])",
+    re.IGNORECASE,
+)
+# "fedex gave me 5866...", "ups says it's 1z...": a number said shortly after a carrier.
+_NEAR_CARRIER = re.compile(
+    rf"(?<![\w])(?:{_CARRIER}|tracking|waybill)(?:[ \t]+(?!{_PII_WORDS}\b)[a-z']+){{1,4}}?"
+    rf"[ \t:#]+(?P<value>\d[\d \t\-]*\d)(?![\w])",
     re.IGNORECASE,
 )
 
@@ -115,18 +154,27 @@ def kept_spans(text: str) -> list[Kept]:
     kept: list[Kept] = []
     for m in _AFTER_KEEP_CUE.finditer(text):
         kept.append(Kept(m.start("value"), m.end("value"), ALL))
-    for m in _BEFORE_KEEP_CUE.finditer(text):
-        if not _luhn_card(m.group("value")):
-            kept.append(Kept(m.start("value"), m.end("value"), ALL))
+    for pattern in (_BEFORE_KEEP_CUE, _NEAR_CARRIER):
+        for m in pattern.finditer(text):
+            if not _luhn_card(m.group("value")):
+                kept.append(Kept(m.start("value"), m.end("value"), ALL))
+    for m in _BEFORE_GOODS.finditer(text):
+        kept.append(Kept(m.start(), m.end(), ONLY_PERSON))
     for pattern in (_ID_SHAPE, _UPS, _AMOUNT, _TIME, _QUANTITY):
         kept.extend(Kept(m.start(), m.end(), ALL) for m in pattern.finditer(text))
     for m in _BRANDS.finditer(text):
         # A brand with a model after it ("Levi's 501", "Samsung Galaxy Tab S9") is a product.
         kept.append(Kept(m.start(), m.end(), ALL if m.group("model") else ONLY_PERSON))
-    kept.extend(Kept(s, e, ONLY_PERSON) for s, e in city_spans(text))
+    kept.extend(Kept(s, e, ONLY_PERSON, inside_only=True) for s, e in city_spans(text))
     return kept
 
 
 def blocked(kept: list[Kept], kind: str, start: int, end: int) -> bool:
     """Whether a finding of type ``kind`` at ``[start, end)`` touches a value kept from it."""
-    return any(k.start < end and start < k.end and kind in k.blocks for k in kept)
+    return any(
+        k.start < end
+        and start < k.end
+        and kind in k.blocks
+        and (not k.inside_only or (k.start <= start and end <= k.end))
+        for k in kept
+    )

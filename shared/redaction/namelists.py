@@ -52,6 +52,21 @@ COMMON_WORDS = frozenset(
 ) - {"taylor", "miller", "walker", "baker", "carter", "cooper", "mason", "hunter", "parker"}
 
 
+# Carriers, banks, payment and retail names that are in no dictionary: words that read as
+# "no English word" but are never a person's name.
+ORGANISATIONS = frozenset(
+    """
+    fedex ups usps dhl ontrac lasership evri hermes dpd gls purolator canpar aramex yodel
+    amazon ebay etsy shopify walmart costco target ikea zalando asos shein temu wayfair
+    paypal venmo zelle klarna afterpay affirm stripe applepay gpay revolut monzo wise
+    crédit credit agricole générale generale société societe banque banco caixa sparkasse
+    volksbank raiffeisen commerzbank santander bbva unicredit intesa rabobank abn amro ing
+    barclays hsbc natwest lloyds halifax nationwide citi citibank wells chase capital usaa
+    iban bic swift sepa chf eur usd gbp cad aud jpy
+    """.split()
+)
+
+
 @cache
 def first_names() -> frozenset[str]:
     """Lower-case first names (US Census and gender-guesser), without common words."""
@@ -95,9 +110,12 @@ def english_words() -> frozenset[str]:
 
     found: set[str] = set()
     for path in Path(model.__file__).parent.glob("*/lemmatizer/lookups"):
-        index = Lookups().from_disk(path).get_table("lemma_index")
-        for words in index.values():
+        tables = Lookups().from_disk(path)
+        for words in tables.get_table("lemma_index").values():
             found.update(w.lower() for w in words)
+        # Irregular forms ("gave", "bought", "children") are only in the exception table.
+        for forms in tables.get_table("lemma_exc").values():
+            found.update(str(form).lower() for form in forms)
     return frozenset(found)
 
 

@@ -16,7 +16,13 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from shared.redaction import cues
 from shared.redaction.model import Entity
-from shared.redaction.namelists import COMMON_WORDS, first_names, is_english, last_names
+from shared.redaction.namelists import (
+    COMMON_WORDS,
+    ORGANISATIONS,
+    first_names,
+    is_english,
+    last_names,
+)
 from shared.redaction.spoken import MONTHS, ORDINAL_UNITS, TEENS, TENS, UNITS
 
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*")
@@ -41,7 +47,9 @@ _NOT_A_NAME = (
 _PARTICLES = frozenset("de da di del della der van von la le st bin al el ben mac mc o".split())
 _FOLLOW_MAX = 4
 # Filler words that may sit between a cue and the name ("my name is, um, ...").
-_SKIP = frozenset("um uh er ah is it's its was just instead actually like for to".split())
+_SKIP = frozenset(
+    "um uh er ah is it's its was just instead actually like for to ma'am maam sir madam".split()
+)
 
 
 def _plain(word: str) -> str:
@@ -71,8 +79,16 @@ def _words_after(text: str, pos: int) -> Iterator[re.Match[str]]:
 
 
 def _unknown(word: str) -> bool:
-    """Alphabetic, not short, and no English word: in an introduction, a name."""
-    return word.isalpha() and len(word) >= 3 and not is_english(word)
+    """Alphabetic, not short, no acronym and no English word: in an introduction, a name."""
+    # "mensah-bonsu" is unknown, "t-shirt" and "long-sleeve" are English.
+    parts = [p for p in re.split(r"['\u2019\-]", word.lower()) if len(p) >= 3]
+    return (
+        _plain(word).isalpha()
+        and bool(parts)
+        and not word.isupper()
+        and word.lower() not in ORGANISATIONS
+        and not any(is_english(p) for p in parts)
+    )
 
 
 def _name_after(text: str, pos: int, strong: bool, intro: bool = False) -> Entity | None:
@@ -88,17 +104,24 @@ def _name_after(text: str, pos: int, strong: bool, intro: bool = False) -> Entit
         if words and "," in text[words[-1].end() : m.start()]:
             break
         if not words:
-            known = _is_first(w.split("-")[0]) or _is_known(w) or (intro and _unknown(w))
+            # A surname alone that is also a word ("it's stuck") is the word.
+            surname = _is_known(w) and not is_english(_plain(w))
+            known = _is_first(w.split("-")[0]) or surname or (intro and _unknown(w))
             if not strong and not known:
                 return None
         elif (
             len(words) == 1
             and not strong
             and not (_is_known(w) or m.group(0)[0].isupper() or (intro and _unknown(w)))
+            # "yes ma'am pooja deshpande": a first name, then a word that is no English word
+            and not (_is_first(words[0].group(0)) and _unknown(w))
         ):
             break
         elif len(words) >= 2 and not (
-            _is_known(w) or m.group(0)[0].isupper() or words[-1].group(0).lower() in _PARTICLES
+            _is_known(w)
+            or m.group(0)[0].isupper()
+            or words[-1].group(0).lower() in _PARTICLES
+            or ((strong or intro) and _unknown(w))
         ):
             break
         words.append(m)
@@ -120,14 +143,35 @@ def _before_speaking(text: str) -> Iterator[Entity]:
 
 
 def _known_pairs(text: str) -> Iterator[Entity]:
-    """A known first name followed by a known surname, with no cue at all."""
+    """Two words that read as first name and surname, with no cue at all: a known first name
+    and a known surname, a first name (no English word) and a word that is no English word
+    ("pooja deshpande"), or two words that are no English words ("wanjiru kamau")."""
     words = list(_WORD.finditer(text))
     for a, b in itertools.pairwise(words):
         first, last = a.group(0).lower(), b.group(0).lower()
         if text[a.end() : b.start()] != " " or first in _NOT_A_NAME or last in _NOT_A_NAME:
             continue
-        if _is_first(first) and last in last_names() and last not in COMMON_WORDS:
+        surname = last in last_names() and last not in COMMON_WORDS
+        if _is_first(first) and (surname or (_unknown(last) and not is_english(first))):
             yield Entity("PERSON", a.start(), b.end())
+        elif _unknown(first) and _unknown(last):
+            yield Entity("PERSON", a.start(), b.end())
+
+
+def _initials(text: str) -> Iterator[Entity]:
+    """ "it's w kamau", "this is j. okafor": an initial and a surname after an introduction."""
+    for cue in cues.NAME_INTRO.finditer(text):
+        m = _INITIAL.match(text, cue.end())
+        if m is not None and (m.group(2).lower() in last_names() or _unknown(m.group(2))):
+            yield Entity("PERSON", m.start(1), m.end(2))
+
+
+def _relations(text: str) -> Iterator[Entity]:
+    """ "my neighbor svetlana", "auntie wanjiru kamau": a name after who they are."""
+    for cue in cues.RELATION.finditer(text):
+        name = _name_after(text, cue.end(), strong=False, intro=True)
+        if name is not None:
+            yield name
 
 
 def repeat_mentions(text: str, found: list[Entity]) -> Iterator[Entity]:
@@ -162,6 +206,8 @@ def find_names(text: str, allowed: Callable[[Entity], bool] = lambda _: True) ->
             found.append(name)
     found.extend(_before_speaking(text))
     found.extend(_known_pairs(text))
+    found.extend(_initials(text))
+    found.extend(_relations(text))
     found = [e for e in found if allowed(e)]
     for name in list(found):  # "dmitri volkof no sorry volkov"
         fix = _CORRECTION.match(text, name.end)
@@ -171,4 +217,5 @@ def find_names(text: str, allowed: Callable[[Entity], bool] = lambda _: True) ->
     return found
 
 
+_INITIAL = re.compile(r"[ \t,]+(?-i:([b-hj-zB-HJ-Z]))\.?[ \t]+([^\W\d_]{3,})(?![\w])")
 _CORRECTION = re.compile(r"[ \t,.]*(?:no[ \t,]+)?(?:sorry|i mean|no)[ \t,]+", re.IGNORECASE)

