@@ -45,12 +45,20 @@ def switchboard_predict() -> Predict:
 def vanilla_predict() -> Predict:
     """Presidio out of the box on spaCy en_core_web_sm, with placeholder anonymisation."""
     from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
     from presidio_anonymizer import AnonymizerEngine
 
-    from shared.redaction.recognizers import pin_tldextract_offline, spacy_nlp_engine
+    from shared.redaction.recognizers import SPACY_MODEL, pin_tldextract_offline
 
     pin_tldextract_offline()
-    analyzer = AnalyzerEngine(nlp_engine=spacy_nlp_engine(), supported_languages=["en"])
+    # spaCy's whole pipeline, as Presidio loads it by default (lemmas feed its context words).
+    nlp_engine = NlpEngineProvider(
+        nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": "en", "model_name": SPACY_MODEL}],
+        }
+    ).create_engine()
+    analyzer = AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=["en"])
     anonymizer = AnonymizerEngine()
 
     def predict(u: Utterance) -> list[Predicted]:
