@@ -1,0 +1,79 @@
+"""Third-round families: extensions, corrections after shape-typed numbers, partial
+international numbers, pauses with fillers, ISO dates inside digit runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.redaction import Redactor, default_redactor
+from shared.redaction.digits import chains, find_numbers
+
+
+@pytest.fixture(scope="module")
+def redactor() -> Redactor:
+    return default_redactor()
+
+
+def _covered(redactor: Redactor, text: str, value: str, previous: str | None = None) -> bool:
+    start = text.index(value)
+    end = start + len(value)
+    found = redactor.redact(text, previous=previous).entities
+    return all(
+        any(e.start <= i < e.end for e in found) for i in range(start, end) if text[i].isalnum()
+    )
+
+
+def _touched(redactor: Redactor, text: str, value: str) -> bool:
+    start = text.index(value)
+    found = redactor.redact(text).entities
+    return any(e.start < start + len(value) and start < e.end for e in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        # extensions, spoken or written, after a phone number
+        ("ring my desk on six one seven four four two nine one three eight extension five five",
+         "six one seven four four two nine one three eight extension five five"),
+        ("office is 312-555-0148 ext. 7", "312-555-0148 ext. 7"),
+        ("try 646 555 0199 x 2210 after lunch", "646 555 0199 x 2210"),
+        ("the line is (503) 555-0177, extension number 31", "(503) 555-0177, extension number 31"),
+        ("nine one nine five five five oh one two two ext twenty two",
+         "nine one nine five five five oh one two two ext twenty two"),
+        # a correction of the last digits of a number typed by its shape alone
+        ("it's 206 555 0143, sorry, 0134 at the end", "0134"),
+        ("seven oh two five five five oh one six six i mean oh one six eight", "oh one six eight"),
+        # a country code and the first digits before a pause
+        ("it's plus three three six one two", "plus three three six one two"),
+        ("start with +44 7700", "+44 7700"),
+        # fillers between pauses inside a card number
+        ("card is four five three nine, um, one four eight eight, uh, oh three four three, "
+         "six four six seven", "four five three nine, um, one four eight eight, uh, oh three "
+         "four three, six four six seven"),
+    ],
+)  # fmt: skip
+def test_phone_families(redactor: Redactor, text: str, value: str) -> None:
+    assert _covered(redactor, text, value), redactor.redact(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Placed 2023-11-02, 2 x SKU AB-1100", "2"),
+        ("order 55-1200 shipped 2024-03-09, 4 boxes", "4"),
+        ("that's 2 + 3000 points on the loyalty card", "3000"),
+        ("box 4 x 12 fits", "12"),
+    ],
+)
+def test_numbers_that_stay(redactor: Redactor, text: str, value: str) -> None:
+    assert not _touched(redactor, text, value), redactor.redact(text)
+
+
+def test_iso_date_is_a_chain_of_its_own() -> None:
+    text = "placed 2024-01-15, 3 x"
+    assert [text[c.start : c.end] for c in chains(text)] == ["2024-01-15", "3"]
+
+
+def test_luhn_run_after_a_plain_number_cue_is_a_card() -> None:
+    text = "the number is 4539 1488 0343 6467"
+    assert [e.type for e in find_numbers(text)] == ["CREDIT_CARD"]
