@@ -77,3 +77,36 @@ def test_iso_date_is_a_chain_of_its_own() -> None:
 def test_luhn_run_after_a_plain_number_cue_is_a_card() -> None:
     text = "the number is 4539 1488 0343 6467"
     assert [e.type for e in find_numbers(text)] == ["CREDIT_CARD"]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # a first name joined by "and" to a name found
+        ("the parcel is for obinna and ngozi okafor", "obinna"),
+        ("send it to amara nwosu and tobenna please", "tobenna"),
+        # hyphenated first names
+        ("For Marie-Claire Dubois, front desk please", "Marie-Claire Dubois"),
+        ("it's for anne-sophie lambert", "anne-sophie lambert"),
+        # record labels and surname-first order
+        ("Customer: Adebayo, Funmi. Refund pending.", "Adebayo, Funmi"),
+        ("Recipient: Nakamura, Hiroshi", "Nakamura, Hiroshi"),
+        ("Name: Okwuosa, Chiamaka; phone on file", "Okwuosa, Chiamaka"),
+    ],
+)
+def test_name_families(redactor: Redactor, text: str, name: str) -> None:
+    assert _covered(redactor, text, name), redactor.redact(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("the account holder is my husband david kowalski", "husband"),
+        ("it's from amara nwosu and co", "co"),
+        ("david kowalski and will you check", "will"),
+        ("Customer: requested a refund for 2 units", "requested"),
+        ("Caller: wants the blue one instead", "wants"),
+    ],
+)
+def test_name_families_leave_words(redactor: Redactor, text: str, word: str) -> None:
+    assert not _touched(redactor, text, word), redactor.redact(text)
