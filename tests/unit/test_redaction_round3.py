@@ -110,3 +110,42 @@ def test_name_families(redactor: Redactor, text: str, name: str) -> None:
 )
 def test_name_families_leave_words(redactor: Redactor, text: str, word: str) -> None:
     assert not _touched(redactor, text, word), redactor.redact(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "previous"),
+    [
+        # an IBAN broken off after its bank code
+        ("my iban is g b two nine n w b k", "g b two nine n w b k", None),
+        ("IBAN GB29 NWBK, the rest in a second", "GB29 NWBK", None),
+        # a birth month said alone before a pause
+        ("my date of birth is november", "november", None),
+        ("i was born in feb", "feb", None),
+        # roads known by a number
+        ("it's forty two state route seventeen north", "forty two state route seventeen north",
+         None),
+        ("ship to 4200 FM 1960 East, Houston", "4200 FM 1960 East", None),
+        ("we're at 318 county road 12 apt 4", "318 county road 12 apt 4", None),
+        # an address whose street type comes in the next turn
+        ("Drive, Unit 3, Boise", "Drive, Unit 3", "Ship to 77 Larkspur"),
+    ],
+)  # fmt: skip
+def test_iban_birth_and_address_families(
+    redactor: Redactor, text: str, value: str, previous: str | None
+) -> None:
+    assert _covered(redactor, text, value, previous), redactor.redact(text, previous=previous)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("i need 2 route 66 mugs", "2 route 66"),
+        ("it's at 12 NL", "12 NL"),
+        ("the sku is h x dash two two nine oh dash b l k", "h x dash two two nine oh dash b l k"),
+        ("item number k l slash four four one slash r e d please",
+         "k l slash four four one slash r e d"),
+        ("my birthday gift should arrive in march", "march"),
+    ],
+)  # fmt: skip
+def test_business_values_and_plain_words_stay(redactor: Redactor, text: str, value: str) -> None:
+    assert not _touched(redactor, text, value), redactor.redact(text)
