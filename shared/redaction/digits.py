@@ -19,7 +19,7 @@ from shared.redaction.model import Entity
 
 _CHAIN = re.compile(
     r"(?<![\w@.+\-/$€£])(?:\+[ \t]?)?\(?\d+\)?"
-    r"(?:(?:(?:[ \t]*(?:[-.,/]|\.\.\.|…)){1,2}[ \t]*|\s+)\(?\d+\)?)*(?![\w@])"
+    r"(?:(?:(?:[ \t]*(?:[-.,/]|\.\.\.|…)){1,2}[ \t]*|\s+)\(?\d+\)?)*(?!(?!x\d)[\w@])"
 )
 # A written ISO date inside a chain ("placed 2024-01-15, 3 x ...") is a chain of its own.
 _ISO_DATE = re.compile(r"(?<!\d)\d{4}-\d{1,2}-\d{1,2}(?!\d)")

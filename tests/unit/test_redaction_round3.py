@@ -37,6 +37,7 @@ def _touched(redactor: Redactor, text: str, value: str) -> bool:
          "six one seven four four two nine one three eight extension five five"),
         ("office is 312-555-0148 ext. 7", "312-555-0148 ext. 7"),
         ("try 646 555 0199 x 2210 after lunch", "646 555 0199 x 2210"),
+        ("reach me on 720.555.0144x12", "720.555.0144x12"),
         ("the line is (503) 555-0177, extension number 31", "(503) 555-0177, extension number 31"),
         ("nine one nine five five five oh one two two ext twenty two",
          "nine one nine five five five oh one two two ext twenty two"),
