@@ -37,9 +37,11 @@ _NOT_NAME = (
 )
 _NAME_WORD = rf"(?!{_NOT_NAME}\b)(?!{_DIRECTION}[ \t]+(?:{_CLEAR_SUFFIX})\b)[a-z0-9][a-z0-9'.\-]*"
 _HOUSE = r"\d{1,6}(?:[ \t]?[a-z]\b|-\d{1,4})?"
+# Between the words of a street, a space or a turn break ("902 Fenwick" / "Lane, Apt 5C").
+_WS = r"(?:[ \t]+|[ \t]*\n[ \t]*)"
 ADDRESS = re.compile(
     rf"(?<![\w$€£.,\-])(?P<house>{_HOUSE})\s+(?:{_DIRECTION}[ \t]+)?"
-    rf"(?:{_NAME_WORD}[ \t]+){{1,4}}"
+    rf"(?:{_NAME_WORD}{_WS}){{1,4}}"
     rf"(?P<suffix>{_CLEAR_SUFFIX}|{_AMBIGUOUS_SUFFIX})\b\.?(?P<tail>(?:[ \t]+{_DIRECTION}(?![\w]))?"
     rf"{_UNIT}?)",
     re.IGNORECASE,
@@ -117,6 +119,14 @@ _NAMED_STREET = re.compile(
     rf"high street|main street|the mall)(?![\w]){_UNIT}?",
     re.IGNORECASE,
 )
+# Roads known by a number: "1157 route 9 w", "88 state highway 17", "4200 fm 1960 east".
+_NUMBERED_ROAD = re.compile(
+    rf"(?<![\w$€£.,\-])(?P<house>{_HOUSE}){_WS}(?:{_DIRECTION}[ \t]+)?"
+    rf"(?:(?:state|county|us|u\.s\.|old|farm to market)[ \t]+)?"
+    rf"(?:route|rte|rt|highway|hwy|road|rd|sr|cr|fm|ranch road|interstate)\.?[ \t]*#?[ \t]*"
+    rf"\d{{1,4}}[a-z]?(?![\w])(?:[ \t]+{_DIRECTION}(?![\w]))?{_UNIT}?",
+    re.IGNORECASE,
+)
 _CLEAR = re.compile(rf"(?:{_CLEAR_SUFFIX})", re.IGNORECASE)
 # What may follow an address that ends in an ambiguous street word.
 _ADDRESS_END = re.compile(
@@ -135,6 +145,10 @@ def find_addresses(text: str) -> list[Entity]:
             continue
         unit = _UNIT_BEFORE.search(text, max(0, m.start() - 20), m.start())
         found.append(Entity("STREET_ADDRESS", unit.start() if unit else m.start(), m.end()))
+    for m in _NUMBERED_ROAD.finditer(text):
+        # "2 route 66 mugs": a one-digit number before it is a quantity unless the address ends
+        if len(re.sub(r"\D", "", m.group("house"))) >= 2 or _ADDRESS_END.match(text, m.end()):
+            found.append(Entity("STREET_ADDRESS", m.start(), m.end()))
     for pattern in (PO_BOX, _TYPE_FIRST, _TYPE_THEN_NUMBER, _NAMED_STREET, _UNIT_ALONE):
         found.extend(Entity("STREET_ADDRESS", m.start(), m.end()) for m in pattern.finditer(text))
     for m in _AFTER_ADDRESS_CUE.finditer(text):

@@ -100,7 +100,18 @@ NAME_STRONG = _cue(
     r"filed|saved|held|placed) (?:as|under|for)|payable to|"
     r"(?:make|made|write|wrote|written|making|writing) (?:(?:it|this|that|them|the|a|an|my)"
     r" )?(?:\w+ )?out to|"
-    r"(?:the )?account(?:'s| is)? under"
+    r"(?:the )?account(?:'s| is)? under|"
+    # record and form labels ("Customer: Oyelaran, Bisi", "Ship-to name: ...")
+    r"(?:(?:full|first|last|customer|client|caller|contact|member|guest|recipient|"
+    r"passenger|patient|buyer|sender|payee|beneficiary|policy ?holder|account ?holder|"
+    r"card ?holder|ship-to|bill-to|sold-to) )?name ?:"
+)
+# Who a record is about ("Customer: Oyelaran, Bisi"): a name follows when it reads as one
+# (agents also write "Customer: called about ...").
+NAME_LABEL = _cue(
+    r"(?:customer|client|caller|contact|member|guest|recipient|passenger|patient|buyer|"
+    r"sender|payee|beneficiary|policy ?holder|addressee|consignee|attendee|resident|"
+    r"tenant|ship to|bill to|sold to|deliver to|attn) ?:"
 )
 NAME_WEAK = _cue(
     r"this is|it's|it is|its|i'm|i am|im|hi|hello|hey|thanks|thank you|yes|yeah|named|under|"

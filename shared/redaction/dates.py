@@ -31,6 +31,9 @@ DATE = re.compile(
     rf"|\d{{1,2}}(?:{_SEP})\d{{1,2}}(?:{_SEP})(?:\d{{4}}|\d{{2}})"
     rf"|\d{{4}}-\d{{1,2}}-\d{{1,2}}"
     rf"|\d{{6}}|\d{{8}}|(?:19|20)\d\d|the\s+{_DAY}(?:\s+of(?=\s*$))?"
+    # a part of the date before a pause ("date of birth is march", "born on the"): the rest
+    # follows in the next turn, and the month alone already narrows who the caller is
+    rf"|{_MONTH}"
     rf")(?![\w])",
     re.IGNORECASE,
 )

@@ -19,8 +19,10 @@ from shared.redaction.model import Entity
 
 _CHAIN = re.compile(
     r"(?<![\w@.+\-/$€£])(?:\+[ \t]?)?\(?\d+\)?"
-    r"(?:(?:[ \t]*(?:[-.,/]|\.\.\.|…)[ \t]*|\s+)\(?\d+\)?)*(?![\w@])"
+    r"(?:(?:(?:[ \t]*(?:[-.,/]|\.\.\.|…)){1,2}[ \t]*|\s+)\(?\d+\)?)*(?!(?!x\d)[\w@])"
 )
+# A written ISO date inside a chain ("placed 2024-01-15, 3 x ...") is a chain of its own.
+_ISO_DATE = re.compile(r"(?<!\d)\d{4}-\d{1,2}-\d{1,2}(?!\d)")
 _GROUP = re.compile(r"\d+")
 # How far back (characters) a cue still speaks for a number.
 CUE_WINDOW = 80
@@ -60,11 +62,33 @@ def chains(text: str) -> list[Chain]:
     """Every digit chain in ``text``."""
     found = []
     for m in _CHAIN.finditer(text):
-        groups = tuple(
-            (g.start() + m.start(), g.end() + m.start()) for g in _GROUP.finditer(m.group(0))
-        )
-        found.append(Chain(m.start(), m.end(), groups, text))
+        for start, end in _split_dates(text, m.start(), m.end()):
+            groups = tuple((g.start(), g.end()) for g in _GROUP.finditer(text, start, end))
+            found.append(Chain(start, end, groups, text))
     return found
+
+
+def _split_dates(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The chain's span, cut around written ISO dates (a pause joins numbers, not a date)."""
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    for date in _ISO_DATE.finditer(text, start, end):
+        if date.start() > cursor:
+            spans.append((cursor, date.start()))
+        spans.append((date.start(), date.end()))
+        cursor = date.end()
+    if cursor < end:
+        spans.append((cursor, end))
+    trimmed = [(a + _lead(text[a:b]), b - _trail(text[a:b])) for a, b in spans]
+    return [(a, b) for a, b in trimmed if any(c.isdigit() for c in text[a:b])]
+
+
+def _lead(part: str) -> int:
+    return len(part) - len(part.lstrip(" \t-.,/…"))
+
+
+def _trail(part: str) -> int:
+    return len(part) - len(part.rstrip(" \t-.,/…"))
 
 
 def cues_before(text: str, start: int, end: int) -> dict[str, int]:
@@ -107,6 +131,18 @@ def is_phone(chain: Chain) -> bool:
     except phonenumbers.NumberParseException:
         return False
     return bool(phonenumbers.is_valid_number(number))
+
+
+# "2 + 3": a plus between numbers is arithmetic, not a country code.
+_SUM_BEFORE = re.compile(r"\d[ \t]*$")
+
+
+def _international(chain: Chain) -> bool:
+    """A "+" and four digits or more: a country code and the start of a number at least (a
+    caller's first half before a pause is still theirs)."""
+    raw = chain.text[chain.start : chain.end]
+    before = chain.text[max(0, chain.start - 4) : chain.start]
+    return raw.startswith("+") and len(chain.digits) >= 4 and not _SUM_BEFORE.search(before)
 
 
 def _card_prefix(groups: list[str]) -> int:
@@ -196,6 +232,9 @@ def _by_cue(
         return []  # "account since 2015": a year, not a number of the account
     if last == "CREDIT_CARD" and n >= 3:
         return _card_entities(chain, groups, whole_if_none=True)
+    if last == "PHONE_NUMBER" and n >= 13 and _card_prefix(groups) and not is_phone(chain):
+        # "the number is" cues a phone as often as a card: a Luhn-valid run is the card.
+        return _card_entities(chain, groups, whole_if_none=True)
     if last in _TYPED_BY_LAST_CUE and n >= 3:
         return [Entity(last, *whole)]
     if last == "IBAN":
@@ -216,7 +255,7 @@ def _without_cue(chain: Chain, groups: list[str]) -> list[Entity]:
     n = len(chain.digits)
     if sizes == [3, 2, 4]:
         return [Entity("US_SSN", *whole)]
-    if is_phone(chain) or sizes in ([3, 3, 4], [1, 3, 3, 4]) or (raw.startswith("+") and n >= 6):
+    if is_phone(chain) or sizes in ([3, 3, 4], [1, 3, 3, 4]) or _international(chain):
         return [Entity("PHONE_NUMBER", *whole)]
     # A long number nobody called a reference: personal until shown otherwise.
     if n >= 6:
@@ -256,8 +295,30 @@ def find_numbers(text: str) -> list[Entity]:
         typed.append(entities[0].type if entities else None)
         if entities or len(chain.digits) >= 3:  # "the 3 digit code is": the 3 is part of a cue
             previous_end, carried = chain.end, seen
+            if not seen and entities and entities[-1].type in _TYPED_BY_LAST_CUE:
+                # Typed by its shape alone ("its 818 993 0265 no sorry 0264 at the end"): a
+                # correction after it is still the same kind of number.
+                carried = {entities[-1].type: 0}
     found.extend(_false_starts(text, all_chains, typed))
-    return found
+    return _with_extensions(text, found)
+
+
+# "... 0192 x305", "... extension two one four", "... ext. 41": the extension is part of it.
+_EXTENSION = re.compile(
+    r"[ \t,;]*(?:(?:and|then)[ \t]+)*(?:(?:the|my|at|on)[ \t]+)?"
+    r"(?:extension|extn\.?|ext\.?|x)(?:[ \t]+(?:number|no\.?|is|it's|its))*[ \t]*[:#]?[ \t]*"
+    r"(\d{1,6})(?![\w])",
+    re.IGNORECASE,
+)
+
+
+def _with_extensions(text: str, found: list[Entity]) -> list[Entity]:
+    """Phone numbers widened over the extension said right after them."""
+    out = []
+    for e in found:
+        ext = _EXTENSION.match(text, e.end) if e.type == "PHONE_NUMBER" else None
+        out.append(Entity(e.type, e.start, ext.end()) if ext else e)
+    return out
 
 
 def _false_starts(text: str, all_chains: list[Chain], typed: list[str | None]) -> list[Entity]:

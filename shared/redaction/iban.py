@@ -42,7 +42,10 @@ def _run(text: str, parts: list[re.Match[str]], i: int) -> list[tuple[int, str]]
         word = part.group(0)
         if word.isalpha() and j > i:
             follows_digits = j + 1 < len(parts) and any(c.isdigit() for c in parts[j + 1].group(0))
-            if len(word) > 4 or word.lower() in _STOP or not follows_digits:
+            # "NL 10 RABO" (a pause after the bank code): letters right after the check digits
+            # are the bank code when spelled or written in capitals.
+            bank_code = _START.fullmatch(compact) is not None and word.isupper()
+            if len(word) > 4 or word.lower() in _STOP or not (follows_digits or bank_code):
                 break
         compact += word.upper()
         if len(compact) > _MAX_LEN:

@@ -45,9 +45,12 @@ _PII_WORDS = (
 )
 _SHORT_WORDS = r"(?:and|the|is|my|it|on|in|to|for|was|but|so|or|at|of|me|we|you|i|its|by|no)"
 # A reference: digit groups and short letter groups ("1 z 999 a a 1012...", "AB-1234-XL").
+# Separators said as words inside a spoken reference ("h x dash two two nine oh dash b l k").
+_SEP_WORD = r"[ \t]+(?:dash|hyphen|slash|dot|point)[ \t]+"
 _VALUE = (
-    rf"#?(?:(?!{_SHORT_WORDS}\b)[a-z]{{1,3}}(?![a-z])[ \t,.\-]*)*[a-z0-9]*\d[a-z0-9]*"
-    rf"(?:[ \t]*[-/.,][ \t]*[a-z0-9]+|[ \t]+\d[a-z0-9]*"
+    rf"#?(?:(?!{_SHORT_WORDS}\b)[a-z]{{1,3}}(?![a-z])(?:{_SEP_WORD}|[ \t,.\-]*))*"
+    rf"[a-z0-9]*\d[a-z0-9]*"
+    rf"(?:(?:[ \t]*[-/.,][ \t]*|{_SEP_WORD})[a-z0-9]+|[ \t]+\d[a-z0-9]*"
     rf"|[ \t]+(?!{_SHORT_WORDS}\b)[a-z]{{1,3}}(?![a-z]))*"
     r"|[a-z]{1,5}-[a-z0-9-]*\d[a-z0-9-]*"
 )

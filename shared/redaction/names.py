@@ -57,6 +57,10 @@ def _plain(word: str) -> str:
 
 
 def _is_first(word: str) -> bool:
+    """A known first name, or a hyphenated pair of them ("jean-baptiste", "mary-kate")."""
+    parts = re.split(r"['\u2019\-]", word.lower())
+    if len(parts) == 2 and all(len(p) >= 2 and p in first_names() for p in parts):
+        return word.lower() not in COMMON_WORDS
     return _plain(word) in first_names()
 
 
@@ -102,7 +106,8 @@ def _name_after(text: str, pos: int, strong: bool, intro: bool = False) -> Entit
         if w in _NOT_A_NAME or len(words) >= _FOLLOW_MAX:
             break
         if words and "," in text[words[-1].end() : m.start()]:
-            break
+            if not ((strong or intro) and len(words) == 1 and _surname_first(text, words[0], m)):
+                break
         if not words:
             # A surname alone that is also a word ("it's stuck") is the word.
             surname = _is_known(w) and not is_english(_plain(w))
@@ -128,6 +133,43 @@ def _name_after(text: str, pos: int, strong: bool, intro: bool = False) -> Entit
     if not words:
         return None
     return Entity("PERSON", words[0].start(), words[-1].end())
+
+
+_LAST_WORD = re.compile(r"[ \t]*(?:[.;:!?)\n]|$)")
+
+
+def _surname_first(text: str, surname: re.Match[str], first: re.Match[str]) -> bool:
+    """ "Oyelaran, Bisi.": a record's surname, a comma, then the given name that ends it."""
+    return (
+        text[surname.end() : first.start()].strip() == ","
+        and (_is_first(first.group(0)) or _unknown(first.group(0)))
+        and _LAST_WORD.match(text, first.end()) is not None
+    )
+
+
+def _coordinated(text: str, found: list[Entity]) -> Iterator[Entity]:
+    """ "for chidi and amara nwosu": a first name joined by "and" to a name found is a name."""
+    for e in found:
+        before = _AND_BEFORE.search(text, max(0, e.start - 40), e.start)
+        after = _AND_AFTER.match(text, e.end)
+        for m in (before, after):
+            if m is None:
+                continue
+            word = m.group("word")
+            plain = word.lower()
+            if (
+                len(plain) >= 3
+                and plain not in _NOT_A_NAME
+                and plain not in COMMON_WORDS
+                and (_is_first(word) or _unknown(word))
+            ):
+                yield Entity("PERSON", m.start("word"), m.end("word"))
+
+
+_AND_BEFORE = re.compile(
+    r"(?<![\w'-])(?P<word>[^\W\d_]{2,})(?:[ \t]*,)?[ \t]+(?:and|&)[ \t]+$", re.I
+)
+_AND_AFTER = re.compile(r"[ \t]*,?[ \t]+(?:and|&)[ \t]+(?P<word>[^\W\d_]{2,})(?![\w'-])", re.I)
 
 
 def _before_speaking(text: str) -> Iterator[Entity]:
@@ -200,15 +242,17 @@ def find_names(text: str, allowed: Callable[[Entity], bool] = lambda _: True) ->
             name = _name_after(text, cue.end(), strong)
             if name is not None:
                 found.append(name)
-    for cue in cues.NAME_INTRO.finditer(text):
-        name = _name_after(text, cue.end(), strong=False, intro=True)
-        if name is not None:
-            found.append(name)
+    for intro in (cues.NAME_INTRO, cues.NAME_LABEL):
+        for cue in intro.finditer(text):
+            name = _name_after(text, cue.end(), strong=False, intro=True)
+            if name is not None:
+                found.append(name)
     found.extend(_before_speaking(text))
     found.extend(_known_pairs(text))
     found.extend(_initials(text))
     found.extend(_relations(text))
     found = [e for e in found if allowed(e)]
+    found.extend(e for e in _coordinated(text, list(found)) if allowed(e))
     for name in list(found):  # "dmitri volkof no sorry volkov"
         fix = _CORRECTION.match(text, name.end)
         if fix is not None and (again := _name_after(text, fix.end(), strong=True)) is not None:
