@@ -82,7 +82,7 @@ async def test_a_text_call_is_readable_in_the_call_log_within_5_s(platform, keys
     assert call["end_reason"] == "client_ended" and call["channel"] == "voice_agent"
     assert call["line_config_hash"].startswith("sha256:")
     stored_text = json.dumps(call)
-    assert "jane.doe@example.com" not in stored_text and "[EMAIL]" in stored_text
+    assert "jane.doe@example.com" not in stored_text and "[EMAIL_ADDRESS]" in stored_text
     assert "opening hours" in stored_text  # harmless words stay readable
     assert "jane.doe" not in analytics.log_text() + gateway.log_text()
 
