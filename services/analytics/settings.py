@@ -33,6 +33,10 @@ class AnalyticsSettings(BaseSettings):
     )
     # Retention of calls of lines that set none (a line's own ``retention_days`` wins).
     retention_days: int = Field(90, ge=1, validation_alias=AliasChoices("ANALYTICS_RETENTION_DAYS"))
+    # The Celery queue of the scheduled jobs (beat sends to it, the analytics worker takes it).
+    celery_queue: str = Field(
+        "analytics", max_length=100, validation_alias=AliasChoices("ANALYTICS_CELERY_QUEUE")
+    )
     # Where the support lines are configured (their retention periods).
     lines_dir: Path = Field(DEFAULT_LINES_DIR, validation_alias=AliasChoices("LINES_DIR"))
     # Live calls whose last caller turn is remembered (in memory only) to catch PII split

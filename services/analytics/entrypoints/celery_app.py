@@ -35,6 +35,8 @@ def create_celery_app(settings: AnalyticsSettings) -> Celery:
         broker_connection_retry_on_startup=True,
         result_expires=86_400,
         worker_hijack_root_logger=False,
+        # Its own queue: workers of other apps on the same Redis never take these jobs.
+        task_default_queue=settings.celery_queue,
         beat_schedule={
             "purge-expired-calls": {
                 "task": "analytics.purge_expired_calls",
