@@ -20,7 +20,9 @@ _CLEAR_SUFFIX = (
 _AMBIGUOUS_SUFFIX = (
     r"drive|dr|court|ct|place|pl|way|circle|cir|square|sq|trail|trl|alley|aly|close|loop|"
     r"plaza|plz|pike|row|run|walk|path|heights|hts|cove|crossing|xing|point|pt|ridge|park|"
-    r"grove|glen|view|hill|hills|green|bend|commons|mall|pass|creek|meadows?|manor|landing"
+    r"grove|glen|view|hill|hills|green|bend|commons|mall|pass|creek|meadows?|manor|landing|"
+    r"hollow|gardens|mews|wharf|quay|estates?|village|vista|haven|harbou?r|summit|springs|"
+    r"junction|knoll|bluff|chase|woods|orchard|shores?|pointe|rise|dale|wynd|gate|yard"
 )
 _DIRECTION = (
     r"(?:north|south|east|west|northeast|northwest|southeast|southwest|n|s|e|w|ne|nw|se|sw)\.?"
@@ -84,7 +86,7 @@ _AFTER_ADDRESS_CUE = re.compile(
     rf"(?:it |them |this |that |everything |the (?:package|parcel|order|box) )?"
     rf"(?:to|at|off at|over to)|(?:the )?(?:house|building|place|apartment) at)"
     rf"[ \t]+"
-    rf"(?P<address>\d{{2,6}}[a-z]?[ \t]+"
+    rf"(?P<address>(?:\d{{2,6}}[a-z]?|\d(?=[ \t]+(?-i:[A-Z])))[ \t]+"
     rf"(?:{_DIRECTION}[ \t]+)?(?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,2}}?{_UNIT}?)"
     rf"(?=[ \t]*(?:$|\n|[,.;]|(?:{_NOT_NAME}|apt|apartment|unit|suite)\b))",
     re.IGNORECASE,
@@ -127,6 +129,22 @@ _NUMBERED_ROAD = re.compile(
     rf"\d{{1,4}}[a-z]?(?![\w])(?:[ \t]+{_DIRECTION}(?![\w]))?{_UNIT}?",
     re.IGNORECASE,
 )
+_ALPHA_WORD = rf"(?!{_NOT_NAME}\b)(?!{_DIRECTION}[ \t]+(?:{_CLEAR_SUFFIX})\b)[a-z][a-z'.\-]*"
+_ZIP = r"[ \t]*,?[ \t]*\d{5}(?:-\d{4})?(?![\w])"
+# No street type, but a unit or a ZIP code after the name ("342 mcallister, number 8",
+# "45 south wacker, floor 9", "7 Oak Hollow 28801"): the house number and name are a street.
+_UNTYPED = re.compile(
+    rf"(?<![\w$€£.,\-]){_HOUSE}[ \t]+(?:{_DIRECTION}[ \t]+)?{_ALPHA_WORD}"
+    rf"(?:[ \t]+{_ALPHA_WORD}){{0,2}}?(?:{_UNIT}(?:{_ZIP})?|{_ZIP})",
+    re.IGNORECASE,
+)
+# A compass word between a house number and a name ("45 south wacker."), where an address
+# can end: the direction is what says street.
+_DIRECTED = re.compile(
+    rf"(?<![\w$€£.,\-])\d{{2,6}}[a-z]?[ \t]+{_DIRECTION}[ \t]+{_ALPHA_WORD}"
+    rf"(?:[ \t]+{_ALPHA_WORD})?(?=[ \t]*(?:$|\n|[,.;!?]))",
+    re.IGNORECASE,
+)
 _CLEAR = re.compile(rf"(?:{_CLEAR_SUFFIX})", re.IGNORECASE)
 # What may follow an address that ends in an ambiguous street word.
 _ADDRESS_END = re.compile(
@@ -149,7 +167,8 @@ def find_addresses(text: str) -> list[Entity]:
         # "2 route 66 mugs": a one-digit number before it is a quantity unless the address ends
         if len(re.sub(r"\D", "", m.group("house"))) >= 2 or _ADDRESS_END.match(text, m.end()):
             found.append(Entity("STREET_ADDRESS", m.start(), m.end()))
-    for pattern in (PO_BOX, _TYPE_FIRST, _TYPE_THEN_NUMBER, _NAMED_STREET, _UNIT_ALONE):
+    patterns = (PO_BOX, _TYPE_FIRST, _TYPE_THEN_NUMBER, _NAMED_STREET, _UNIT_ALONE, _UNTYPED)
+    for pattern in (*patterns, _DIRECTED):
         found.extend(Entity("STREET_ADDRESS", m.start(), m.end()) for m in pattern.finditer(text))
     for m in _AFTER_ADDRESS_CUE.finditer(text):
         found.append(Entity("STREET_ADDRESS", m.start("address"), m.end("address")))

@@ -96,7 +96,7 @@ def _local_part(text: str, pieces: list[Piece], k: int) -> tuple[int, str] | Non
         return None
     if gap(text, pieces[k], pieces[k + 1]).strip().strip(",@") != "":
         return None
-    if pieces[k].kind == "word" and pieces[k].text.lower() in STOP:
+    if pieces[k].kind == "word" and pieces[k].text.lower() in STOP and not _joined(text, pieces, k):
         return None
     parts, first, loose = [pieces[k].text], k, 0
     while first > 0:
@@ -118,6 +118,17 @@ def _local_part(text: str, pieces: list[Piece], k: int) -> tuple[int, str] | Non
         else:
             break
     return first, "".join(parts).lower()
+
+
+def _joined(text: str, pieces: list[Piece], k: int) -> bool:
+    """Whether piece ``k`` follows a connector ("underscore a at ..."): then even a word like
+    "a" or "me" is part of the local part."""
+    if k == 0:
+        return False
+    before = gap(text, pieces[k - 1], pieces[k])
+    return before in (".", "_", "-", "+") or (
+        pieces[k - 1].text.lower() in CONNECTORS and before.strip() == "" and k >= 2
+    )
 
 
 def _at(text: str, pieces: list[Piece], i: int) -> int | None:
