@@ -111,7 +111,10 @@ NAME_STRONG = _cue(
 NAME_LABEL = _cue(
     r"(?:customer|client|caller|contact|member|guest|recipient|passenger|patient|buyer|"
     r"sender|payee|beneficiary|policy ?holder|addressee|consignee|attendee|resident|"
-    r"tenant|ship to|bill to|sold to|deliver to|attn) ?:"
+    r"tenant|ship to|bill to|sold to|deliver to|attn|"
+    # any person a form asks for: "Authorized pickup person:", "Emergency contact:"
+    r"(?:[a-z\-]+ ){0,2}(?:person|owner|guardian|signatory|driver|representative|rep|"
+    r"contact|user|holder|next of kin|pickup|pick-up)) ?:"
 )
 NAME_WEAK = _cue(
     r"this is|it's|it is|its|i'm|i am|im|hi|hello|hey|thanks|thank you|yes|yeah|named|under|"
@@ -141,5 +144,11 @@ RELATION = _cue(
     rf"|{_KIN_ALONE}"
 )
 # Introductions: the word after them is a name when it is no English word ("this is kwame").
-NAME_INTRO = _cue(r"this is|it's|it is|i'm|i am|im|my name is|name's")
+NAME_INTRO = _cue(
+    r"this is|it's|it is|i'm|i am|im|my name is|name's|"
+    # who did something to the order: "placed by ana lucía paredes", "picked up by ..."
+    r"(?:placed|ordered|made|signed|received|picked up|collected|paid(?: for)?|booked|bought|"
+    r"purchased|sent|shipped|submitted|opened|authori[sz]ed|approved|requested|returned|"
+    r"accepted|signed for) by"
+)
 SPEAKING = re.compile(r"(?<![\w-])(?:speaking|here|calling)(?![\w-])", re.IGNORECASE)
