@@ -22,14 +22,16 @@ _AMBIGUOUS_SUFFIX = (
     r"plaza|plz|pike|row|run|walk|path|heights|hts|cove|crossing|xing|point|pt|ridge|park|"
     r"grove|glen|view|hill|hills|green|bend|commons|mall|pass|creek|meadows?|manor|landing|"
     r"hollow|gardens|mews|wharf|quay|estates?|village|vista|haven|harbou?r|summit|springs|"
-    r"junction|knoll|bluff|chase|woods|orchard|shores?|pointe|rise|dale|wynd|gate|yard"
+    r"junction|knoll|bluff|chase|woods|orchard|shores?|pointe|rise|dale|wynd|gate|yard|parade"
 )
 _DIRECTION = (
     r"(?:north|south|east|west|northeast|northwest|southeast|southwest|n|s|e|w|ne|nw|se|sw)\.?"
 )
 _UNIT = (
     r"(?:,?[ \t]*(?:apt|apartment|unit|suite|ste|#|number|room|rm|floor|fl|building|bldg|"
-    r"flat|lot|space)\.?[ \t]*#?[ \t]*(?:\d+[ \t]?[a-z]\b|\d+|[a-z]\d*\b))"
+    r"flat|lot|space)\.?[ \t]*#?[ \t]*(?:\d+[ \t]?[a-z]\b|\d+|[a-z]\d*\b)"
+    # "10th floor", "3rd fl": the floor said with its ordinal first
+    r"|,?[ \t]*\d{1,3}(?:st|nd|rd|th)[ \t]+(?:floor|fl)\b\.?)"
 )
 # Words that cannot be part of a street name (they end the search for one).
 _NOT_NAME = (
@@ -43,7 +45,7 @@ _HOUSE = r"\d{1,6}(?:[ \t]?[a-z]\b|-\d{1,4})?"
 _WS = r"(?:[ \t]+|[ \t]*\n[ \t]*)"
 ADDRESS = re.compile(
     rf"(?<![\w$€£.,\-])(?P<house>{_HOUSE})\s+(?:{_DIRECTION}[ \t]+)?"
-    rf"(?:{_NAME_WORD}{_WS}){{1,4}}"
+    rf"(?:the[ \t]+(?:{_NAME_WORD}{_WS}){{0,3}}|(?:{_NAME_WORD}{_WS}){{1,4}})"
     rf"(?P<suffix>{_CLEAR_SUFFIX}|{_AMBIGUOUS_SUFFIX})\b\.?(?P<tail>(?:[ \t]+{_DIRECTION}(?![\w]))?"
     rf"{_UNIT}?)",
     re.IGNORECASE,
@@ -84,10 +86,11 @@ _AFTER_ADDRESS_CUE = re.compile(
     rf"(?:living|staying|residing) at|lives at|i'm at|we're at|located at|moved to|"
     rf"(?:ship|send|deliver|mail|bring|drop|courier|post|forward|redirect)(?:ped|ed|ing|s)? "
     rf"(?:it |them |this |that |everything |the (?:package|parcel|order|box) )?"
-    rf"(?:to|at|off at|over to)|(?:the )?(?:house|building|place|apartment) at)"
+    rf"(?:to|at|off at|over to)|"
+    rf"(?:the |my |our )?(?:house|home|building|place|apartment|flat|office)(?:'s| is)? at)"
     rf"[ \t]+"
     rf"(?P<address>(?:\d{{2,6}}[a-z]?|\d(?=[ \t]+(?-i:[A-Z])))[ \t]+"
-    rf"(?:{_DIRECTION}[ \t]+)?(?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,2}}?{_UNIT}?)"
+    rf"(?:{_DIRECTION}[ \t]+)?(?:the[ \t]+)?(?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,2}}?{_UNIT}?)"
     rf"(?=[ \t]*(?:$|\n|[,.;]|(?:{_NOT_NAME}|apt|apartment|unit|suite)\b))",
     re.IGNORECASE,
 )
@@ -138,6 +141,14 @@ _UNTYPED = re.compile(
     rf"(?:[ \t]+{_ALPHA_WORD}){{0,2}}?(?:{_UNIT}(?:{_ZIP})?|{_ZIP})",
     re.IGNORECASE,
 )
+# "apartment 4B, 220 Riverside": a unit said first makes the number and name after it a street.
+_UNIT_FIRST = re.compile(
+    rf"(?<![\w])(?:{_UNIT_WORD})[ \t]*#?[ \t]*(?:\d{{1,5}}[ \t]?[a-z]?|[a-z])[ \t]*,[ \t]*"
+    rf"{_HOUSE}[ \t]+"
+    rf"(?:{_DIRECTION}[ \t]+)?{_ALPHA_WORD}(?:[ \t]+{_ALPHA_WORD}){{0,2}}?"
+    rf"(?=[ \t]*(?:$|\n|[,.;!?]))",
+    re.IGNORECASE,
+)
 # A compass word between a house number and a name ("45 south wacker."), where an address
 # can end: the direction is what says street.
 _DIRECTED = re.compile(
@@ -168,7 +179,7 @@ def find_addresses(text: str) -> list[Entity]:
         if len(re.sub(r"\D", "", m.group("house"))) >= 2 or _ADDRESS_END.match(text, m.end()):
             found.append(Entity("STREET_ADDRESS", m.start(), m.end()))
     patterns = (PO_BOX, _TYPE_FIRST, _TYPE_THEN_NUMBER, _NAMED_STREET, _UNIT_ALONE, _UNTYPED)
-    for pattern in (*patterns, _DIRECTED):
+    for pattern in (*patterns, _DIRECTED, _UNIT_FIRST):
         found.extend(Entity("STREET_ADDRESS", m.start(), m.end()) for m in pattern.finditer(text))
     for m in _AFTER_ADDRESS_CUE.finditer(text):
         found.append(Entity("STREET_ADDRESS", m.start("address"), m.end("address")))

@@ -111,6 +111,9 @@ def _local_part(text: str, pieces: list[Piece], k: int) -> tuple[int, str] | Non
                 break
             parts.insert(0, pieces[first - 2].text + CONNECTORS[word])
             first -= 2
+        elif _spelled(prev) and _spelled(pieces[first]) and between.strip(" ,") == "":
+            parts.insert(0, prev.text)  # "m for mike, a, r, c, o at ...": spelled one by one
+            first -= 1
         elif loose < 2 and between.strip() == "" and word not in STOP and prev.kind != "email":
             parts.insert(0, prev.text)
             first -= 1
@@ -120,12 +123,19 @@ def _local_part(text: str, pieces: list[Piece], k: int) -> tuple[int, str] | Non
     return first, "".join(parts).lower()
 
 
+def _spelled(piece: Piece) -> bool:
+    """A letter said on its own (or already merged with the letters around it)."""
+    return piece.kind == "letters" or (len(piece.text) == 1 and piece.text.isalpha())
+
+
 def _joined(text: str, pieces: list[Piece], k: int) -> bool:
-    """Whether piece ``k`` follows a connector ("underscore a at ..."): then even a word like
-    "a" or "me" is part of the local part."""
+    """Whether piece ``k`` follows a connector ("underscore a at ...") or a spelled letter:
+    then even a word like "a" or "me" is part of the local part."""
     if k == 0:
         return False
     before = gap(text, pieces[k - 1], pieces[k])
+    if _spelled(pieces[k]) and _spelled(pieces[k - 1]) and before.strip(" ,") == "":
+        return True  # "e, n, a at ...": the last of letters spelled one by one
     return before in (".", "_", "-", "+") or (
         pieces[k - 1].text.lower() in CONNECTORS and before.strip() == "" and k >= 2
     )

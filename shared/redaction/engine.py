@@ -89,7 +89,7 @@ class Redactor:
             if not blocked(kept, e.type, e.start, e.end)
         ]
         raw += _false_starts(norm.text, raw)
-        raw = bridge(norm.text, raw)
+        raw += [e for e in bridge(norm.text, raw) if not blocked(kept, e.type, e.start, e.end)]
         found: list[Entity] = []
         for e in raw:
             start, end = _whole_words(text, *norm.to_original(e.start, e.end))
