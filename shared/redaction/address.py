@@ -31,7 +31,8 @@ _UNIT = (
     r"(?:,?[ \t]*(?:apt|apartment|unit|suite|ste|#|number|room|rm|floor|fl|building|bldg|"
     r"flat|lot|space)\.?[ \t]*#?[ \t]*(?:\d+[ \t]?[a-z]\b|\d+|[a-z]\d*\b)"
     # "10th floor", "3rd fl": the floor said with its ordinal first
-    r"|,?[ \t]*\d{1,3}(?:st|nd|rd|th)[ \t]+(?:floor|fl)\b\.?)"
+    r"|,?[ \t]*(?:\d{1,3}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|"
+    r"eighth|ninth|tenth|eleventh|twelfth|ground|top)[ \t]+(?:floor|fl)\b\.?)"
 )
 # Words that cannot be part of a street name (they end the search for one).
 _NOT_NAME = (
@@ -40,6 +41,8 @@ _NOT_NAME = (
     r"days|weeks|months|years|hours|minutes|am|pm|by|but|so|then|please|thanks|um|uh)"
 )
 _NAME_WORD = rf"(?!{_NOT_NAME}\b)(?!{_DIRECTION}[ \t]+(?:{_CLEAR_SUFFIX})\b)[a-z0-9][a-z0-9'.\-]*"
+# A street-name word that starts with a letter (no digit run is a street name).
+_ALPHA_WORD = rf"(?!{_NOT_NAME}\b)(?!{_DIRECTION}[ \t]+(?:{_CLEAR_SUFFIX})\b)[a-z][a-z'.\-]*"
 _HOUSE = r"\d{1,6}(?:[ \t]?[a-z]\b|-\d{1,4})?"
 # Between the words of a street, a space or a turn break ("902 Fenwick" / "Lane, Apt 5C").
 _WS = r"(?:[ \t]+|[ \t]*\n[ \t]*)"
@@ -87,7 +90,8 @@ _AFTER_ADDRESS_CUE = re.compile(
     rf"(?:ship|send|deliver|mail|bring|drop|courier|post|forward|redirect)(?:ped|ed|ing|s)? "
     rf"(?:it |them |this |that |everything |the (?:package|parcel|order|box) )?"
     rf"(?:to|at|off at|over to)|"
-    rf"(?:the |my |our )?(?:house|home|building|place|apartment|flat|office)(?:'s| is)? at)"
+    rf"(?:the |my |our )?(?:house|home|building|place|apartment|flat|office)"
+    rf"(?:(?:'s| is)? at|'s| is))"
     rf"[ \t]+"
     rf"(?P<address>(?:\d{{2,6}}[a-z]?|\d(?=[ \t]+(?-i:[A-Z])))[ \t]+"
     rf"(?:{_DIRECTION}[ \t]+)?(?:the[ \t]+)?(?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,2}}?{_UNIT}?)"
@@ -98,7 +102,9 @@ _AFTER_ADDRESS_CUE = re.compile(
 _PART_CUES = re.compile(
     rf"(?:house|building|street) number(?:[ \t]+(?:is|was))?[ \t]+(?P<house>{_HOUSE})(?![\w])"
     rf"|street(?: name)?(?:[ \t]+(?:is|was))[ \t]+(?P<street>(?:{_NAME_WORD}[ \t]+){{0,3}}"
-    rf"(?:{_CLEAR_SUFFIX}|{_AMBIGUOUS_SUFFIX}))(?![\w])",
+    rf"(?:{_CLEAR_SUFFIX}|{_AMBIGUOUS_SUFFIX})(?![\w])|{_ALPHA_WORD}(?:[ \t]+{_ALPHA_WORD})?"
+    # "the street is Hawthorne and ...": after the cue the name alone is the street
+    rf"(?=[ \t]*(?:$|\n|[,.;!?]|and\b)))",
     re.IGNORECASE,
 )
 # "buzz unit eleven at ...", "it's apartment 4b": a unit said apart from its street.
@@ -132,7 +138,6 @@ _NUMBERED_ROAD = re.compile(
     rf"\d{{1,4}}[a-z]?(?![\w])(?:[ \t]+{_DIRECTION}(?![\w]))?{_UNIT}?",
     re.IGNORECASE,
 )
-_ALPHA_WORD = rf"(?!{_NOT_NAME}\b)(?!{_DIRECTION}[ \t]+(?:{_CLEAR_SUFFIX})\b)[a-z][a-z'.\-]*"
 _ZIP = r"[ \t]*,?[ \t]*\d{5}(?:-\d{4})?(?![\w])"
 # No street type, but a unit or a ZIP code after the name ("342 mcallister, number 8",
 # "45 south wacker, floor 9", "7 Oak Hollow 28801"): the house number and name are a street.

@@ -91,13 +91,14 @@ NAME_STRONG = _cue(
     r"name on (?:the|my) (?:card|account|order|reservation|file)(?: is)?|"
     r"card ?holder(?: name)?(?: is)?|"
     r"account holder(?: is)?|mr\.?|mrs\.?|ms\.?|miss|mister|missus|dr\.?|doctor|"
-    r"call me|ask for|speak (?:to|with)|talk (?:to|with)|attention|attn|care of|c/o|"
+    r"call me|ask for|(?:speak|speaking|talk|talking) (?:to|with)|attention|attn|care of|c/o|"
     r"signed (?:for )?by(?: a)?|addressed to|recipient(?: is)?|spelled|spelling|spell(?:s|ed)? it|"
     r"goes by|spell(?: it)?(?: out)?|"
     # the family of ways a caller gives the name a thing is under
     r"(?:i|we|he|she|they) go by|going by|went by|known as|you can call me|i'm called|"
-    r"put (?:it |that |this )?(?:down )?(?:as|under)|(?:listed|booked|reserved|registered|"
-    r"filed|saved|held|placed) (?:as|under|for)|payable to|"
+    # "put it under the name shreya": the cue takes "the name" with it
+    r"(?:put (?:it |that |this )?(?:down )?(?:as|under)|(?:listed|booked|reserved|registered|"
+    r"filed|saved|held|placed) (?:as|under|for))(?: the name(?: of)?)?|payable to|"
     r"(?:make|made|write|wrote|written|making|writing) (?:(?:it|this|that|them|the|a|an|my)"
     r" )?(?:\w+ )?out to|"
     r"(?:the )?account(?:'s| is)? under|"

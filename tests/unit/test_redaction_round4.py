@@ -51,6 +51,11 @@ def _touched(redactor: Redactor, text: str, value: str) -> bool:
         ("we're at 75 Ninth, 4th floor, by the lifts", "75 Ninth, 4th floor"),
         ("I live at 3 Bramble Hollow, Totnes.", "3 Bramble Hollow"),
         ("send to 8 The Crescent, Bath", "8 The Crescent"),
+        ("sixty one vanderbilt avenue, second floor", "sixty one vanderbilt avenue, second floor"),
+        ("the street is Hawthorne and the number is 12", "Hawthorne"),
+        ("my home is 10 Downing", "10 Downing"),
+        ("could you put it under the name shreya", "shreya"),
+        ("you are speaking to lorenzo", "lorenzo"),
         # names: who did it, form labels, accents, hyphens, a third word
         ("it was picked up by rosalía quintana", "rosalía quintana"),
         ("Authorized pickup person: Marcus Adebayo-Klein.", "Marcus Adebayo-Klein"),
@@ -71,6 +76,7 @@ def test_broadened_families_are_redacted(redactor: Redactor, text: str, value: s
         ("the Dell XPS 15 I bought in 2023 stopped charging", "Dell XPS"),
         ("Tracking #95067392707938 (DHL), ETA Tue 3/19 by 8pm", "Tue 3/19"),
         ("I need 2 north face jackets", "north face jackets"),
+        ("it's the jordan one retro highs in chicago colorway", "jordan"),
     ],
 )
 def test_business_values_and_places_stay(redactor: Redactor, text: str, value: str) -> None:
