@@ -111,7 +111,9 @@ def _local_part(text: str, pieces: list[Piece], k: int) -> tuple[int, str] | Non
                 break
             parts.insert(0, pieces[first - 2].text + CONNECTORS[word])
             first -= 2
-        elif _spelled(prev) and _spelled(pieces[first]) and between.strip(" ,") == "":
+        elif (_spelled(prev) or _spelled_as(prev, pieces[first])) and (
+            _spelled(pieces[first]) and between.strip(" ,") == ""
+        ):
             parts.insert(0, prev.text)  # "m for mike, a, r, c, o at ...": spelled one by one
             first -= 1
         elif loose < 2 and between.strip() == "" and word not in STOP and prev.kind != "email":
@@ -126,6 +128,11 @@ def _local_part(text: str, pieces: list[Piece], k: int) -> tuple[int, str] | Non
 def _spelled(piece: Piece) -> bool:
     """A letter said on its own (or already merged with the letters around it)."""
     return piece.kind == "letters" or (len(piece.text) == 1 and piece.text.isalpha())
+
+
+def _spelled_as(word: Piece, letters: Piece) -> bool:
+    """ "lola, l o l a": a word said, then spelled."""
+    return word.kind == "word" and word.text.lower() == letters.text.lower()
 
 
 def _joined(text: str, pieces: list[Piece], k: int) -> bool:

@@ -43,6 +43,7 @@ def _touched(redactor: Redactor, text: str, value: str) -> bool:
         ("it's ada underscore a at yahoo dot co dot uk", "ada underscore a at yahoo dot co dot uk"),
         ("it's m for mike, a, r, c, o at gmail dot com", "m for mike, a, r, c, o at gmail dot com"),
         ("jon p, p as in papa, at icloud dot com", "jon p, p as in papa, at icloud dot com"),
+        ("mail it to lola, l o l a, at yahoo dot com", "lola, l o l a, at yahoo dot com"),
         # a street without a type: a unit, a ZIP code, a compass word, or a unit said first
         ("it's four ten clement, number six", "four ten clement, number six"),
         ("thirty north dearborn, floor twelve", "thirty north dearborn, floor twelve"),
