@@ -20,14 +20,19 @@ _CLEAR_SUFFIX = (
 _AMBIGUOUS_SUFFIX = (
     r"drive|dr|court|ct|place|pl|way|circle|cir|square|sq|trail|trl|alley|aly|close|loop|"
     r"plaza|plz|pike|row|run|walk|path|heights|hts|cove|crossing|xing|point|pt|ridge|park|"
-    r"grove|glen|view|hill|hills|green|bend|commons|mall|pass|creek|meadows?|manor|landing"
+    r"grove|glen|view|hill|hills|green|bend|commons|mall|pass|creek|meadows?|manor|landing|"
+    r"hollow|gardens|mews|wharf|quay|estates?|village|vista|haven|harbou?r|summit|springs|"
+    r"junction|knoll|bluff|chase|woods|orchard|shores?|pointe|rise|dale|wynd|gate|yard|parade"
 )
 _DIRECTION = (
     r"(?:north|south|east|west|northeast|northwest|southeast|southwest|n|s|e|w|ne|nw|se|sw)\.?"
 )
 _UNIT = (
     r"(?:,?[ \t]*(?:apt|apartment|unit|suite|ste|#|number|room|rm|floor|fl|building|bldg|"
-    r"flat|lot|space)\.?[ \t]*#?[ \t]*(?:\d+[ \t]?[a-z]\b|\d+|[a-z]\d*\b))"
+    r"flat|lot|space)\.?[ \t]*#?[ \t]*(?:\d+[ \t]?[a-z]\b|\d+|[a-z]\d*\b)"
+    # "10th floor", "3rd fl": the floor said with its ordinal first
+    r"|,?[ \t]*(?:\d{1,3}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|"
+    r"eighth|ninth|tenth|eleventh|twelfth|ground|top)[ \t]+(?:floor|fl)\b\.?)"
 )
 # Words that cannot be part of a street name (they end the search for one).
 _NOT_NAME = (
@@ -36,12 +41,14 @@ _NOT_NAME = (
     r"days|weeks|months|years|hours|minutes|am|pm|by|but|so|then|please|thanks|um|uh)"
 )
 _NAME_WORD = rf"(?!{_NOT_NAME}\b)(?!{_DIRECTION}[ \t]+(?:{_CLEAR_SUFFIX})\b)[a-z0-9][a-z0-9'.\-]*"
+# A street-name word that starts with a letter (no digit run is a street name).
+_ALPHA_WORD = rf"(?!{_NOT_NAME}\b)(?!{_DIRECTION}[ \t]+(?:{_CLEAR_SUFFIX})\b)[a-z][a-z'.\-]*"
 _HOUSE = r"\d{1,6}(?:[ \t]?[a-z]\b|-\d{1,4})?"
 # Between the words of a street, a space or a turn break ("902 Fenwick" / "Lane, Apt 5C").
 _WS = r"(?:[ \t]+|[ \t]*\n[ \t]*)"
 ADDRESS = re.compile(
     rf"(?<![\w$€£.,\-])(?P<house>{_HOUSE})\s+(?:{_DIRECTION}[ \t]+)?"
-    rf"(?:{_NAME_WORD}{_WS}){{1,4}}"
+    rf"(?:the[ \t]+(?:{_NAME_WORD}{_WS}){{0,3}}|(?:{_NAME_WORD}{_WS}){{1,4}})"
     rf"(?P<suffix>{_CLEAR_SUFFIX}|{_AMBIGUOUS_SUFFIX})\b\.?(?P<tail>(?:[ \t]+{_DIRECTION}(?![\w]))?"
     rf"{_UNIT}?)",
     re.IGNORECASE,
@@ -82,10 +89,12 @@ _AFTER_ADDRESS_CUE = re.compile(
     rf"(?:living|staying|residing) at|lives at|i'm at|we're at|located at|moved to|"
     rf"(?:ship|send|deliver|mail|bring|drop|courier|post|forward|redirect)(?:ped|ed|ing|s)? "
     rf"(?:it |them |this |that |everything |the (?:package|parcel|order|box) )?"
-    rf"(?:to|at|off at|over to)|(?:the )?(?:house|building|place|apartment) at)"
+    rf"(?:to|at|off at|over to)|"
+    rf"(?:the |my |our )?(?:house|home|building|place|apartment|flat|office)"
+    rf"(?:(?:'s| is)? at|'s| is))"
     rf"[ \t]+"
-    rf"(?P<address>\d{{2,6}}[a-z]?[ \t]+"
-    rf"(?:{_DIRECTION}[ \t]+)?(?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,2}}?{_UNIT}?)"
+    rf"(?P<address>(?:\d{{2,6}}[a-z]?|\d(?=[ \t]+(?-i:[A-Z])))[ \t]+"
+    rf"(?:{_DIRECTION}[ \t]+)?(?:the[ \t]+)?(?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,2}}?{_UNIT}?)"
     rf"(?=[ \t]*(?:$|\n|[,.;]|(?:{_NOT_NAME}|apt|apartment|unit|suite)\b))",
     re.IGNORECASE,
 )
@@ -93,7 +102,9 @@ _AFTER_ADDRESS_CUE = re.compile(
 _PART_CUES = re.compile(
     rf"(?:house|building|street) number(?:[ \t]+(?:is|was))?[ \t]+(?P<house>{_HOUSE})(?![\w])"
     rf"|street(?: name)?(?:[ \t]+(?:is|was))[ \t]+(?P<street>(?:{_NAME_WORD}[ \t]+){{0,3}}"
-    rf"(?:{_CLEAR_SUFFIX}|{_AMBIGUOUS_SUFFIX}))(?![\w])",
+    rf"(?:{_CLEAR_SUFFIX}|{_AMBIGUOUS_SUFFIX})(?![\w])|{_ALPHA_WORD}(?:[ \t]+{_ALPHA_WORD})?"
+    # "the street is Hawthorne and ...": after the cue the name alone is the street
+    rf"(?=[ \t]*(?:$|\n|[,.;!?]|and\b)))",
     re.IGNORECASE,
 )
 # "buzz unit eleven at ...", "it's apartment 4b": a unit said apart from its street.
@@ -127,6 +138,29 @@ _NUMBERED_ROAD = re.compile(
     rf"\d{{1,4}}[a-z]?(?![\w])(?:[ \t]+{_DIRECTION}(?![\w]))?{_UNIT}?",
     re.IGNORECASE,
 )
+_ZIP = r"[ \t]*,?[ \t]*\d{5}(?:-\d{4})?(?![\w])"
+# No street type, but a unit or a ZIP code after the name ("342 mcallister, number 8",
+# "45 south wacker, floor 9", "7 Oak Hollow 28801"): the house number and name are a street.
+_UNTYPED = re.compile(
+    rf"(?<![\w$€£.,\-]){_HOUSE}[ \t]+(?:{_DIRECTION}[ \t]+)?{_ALPHA_WORD}"
+    rf"(?:[ \t]+{_ALPHA_WORD}){{0,2}}?(?:{_UNIT}(?:{_ZIP})?|{_ZIP})",
+    re.IGNORECASE,
+)
+# "apartment 4B, 220 Riverside": a unit said first makes the number and name after it a street.
+_UNIT_FIRST = re.compile(
+    rf"(?<![\w])(?:{_UNIT_WORD})[ \t]*#?[ \t]*(?:\d{{1,5}}[ \t]?[a-z]?|[a-z])[ \t]*,[ \t]*"
+    rf"{_HOUSE}[ \t]+"
+    rf"(?:{_DIRECTION}[ \t]+)?{_ALPHA_WORD}(?:[ \t]+{_ALPHA_WORD}){{0,2}}?"
+    rf"(?=[ \t]*(?:$|\n|[,.;!?]))",
+    re.IGNORECASE,
+)
+# A compass word between a house number and a name ("45 south wacker."), where an address
+# can end: the direction is what says street.
+_DIRECTED = re.compile(
+    rf"(?<![\w$€£.,\-])\d{{2,6}}[a-z]?[ \t]+{_DIRECTION}[ \t]+{_ALPHA_WORD}"
+    rf"(?:[ \t]+{_ALPHA_WORD})?(?=[ \t]*(?:$|\n|[,.;!?]))",
+    re.IGNORECASE,
+)
 _CLEAR = re.compile(rf"(?:{_CLEAR_SUFFIX})", re.IGNORECASE)
 # What may follow an address that ends in an ambiguous street word.
 _ADDRESS_END = re.compile(
@@ -149,7 +183,8 @@ def find_addresses(text: str) -> list[Entity]:
         # "2 route 66 mugs": a one-digit number before it is a quantity unless the address ends
         if len(re.sub(r"\D", "", m.group("house"))) >= 2 or _ADDRESS_END.match(text, m.end()):
             found.append(Entity("STREET_ADDRESS", m.start(), m.end()))
-    for pattern in (PO_BOX, _TYPE_FIRST, _TYPE_THEN_NUMBER, _NAMED_STREET, _UNIT_ALONE):
+    patterns = (PO_BOX, _TYPE_FIRST, _TYPE_THEN_NUMBER, _NAMED_STREET, _UNIT_ALONE, _UNTYPED)
+    for pattern in (*patterns, _DIRECTED, _UNIT_FIRST):
         found.extend(Entity("STREET_ADDRESS", m.start(), m.end()) for m in pattern.finditer(text))
     for m in _AFTER_ADDRESS_CUE.finditer(text):
         found.append(Entity("STREET_ADDRESS", m.start("address"), m.end("address")))

@@ -91,13 +91,14 @@ NAME_STRONG = _cue(
     r"name on (?:the|my) (?:card|account|order|reservation|file)(?: is)?|"
     r"card ?holder(?: name)?(?: is)?|"
     r"account holder(?: is)?|mr\.?|mrs\.?|ms\.?|miss|mister|missus|dr\.?|doctor|"
-    r"call me|ask for|speak (?:to|with)|talk (?:to|with)|attention|attn|care of|c/o|"
+    r"call me|ask for|(?:speak|speaking|talk|talking) (?:to|with)|attention|attn|care of|c/o|"
     r"signed (?:for )?by(?: a)?|addressed to|recipient(?: is)?|spelled|spelling|spell(?:s|ed)? it|"
     r"goes by|spell(?: it)?(?: out)?|"
     # the family of ways a caller gives the name a thing is under
     r"(?:i|we|he|she|they) go by|going by|went by|known as|you can call me|i'm called|"
-    r"put (?:it |that |this )?(?:down )?(?:as|under)|(?:listed|booked|reserved|registered|"
-    r"filed|saved|held|placed) (?:as|under|for)|payable to|"
+    # "put it under the name shreya": the cue takes "the name" with it
+    r"(?:put (?:it |that |this )?(?:down )?(?:as|under)|(?:listed|booked|reserved|registered|"
+    r"filed|saved|held|placed) (?:as|under|for))(?: the name(?: of)?)?|payable to|"
     r"(?:make|made|write|wrote|written|making|writing) (?:(?:it|this|that|them|the|a|an|my)"
     r" )?(?:\w+ )?out to|"
     r"(?:the )?account(?:'s| is)? under|"
@@ -111,7 +112,10 @@ NAME_STRONG = _cue(
 NAME_LABEL = _cue(
     r"(?:customer|client|caller|contact|member|guest|recipient|passenger|patient|buyer|"
     r"sender|payee|beneficiary|policy ?holder|addressee|consignee|attendee|resident|"
-    r"tenant|ship to|bill to|sold to|deliver to|attn) ?:"
+    r"tenant|ship to|bill to|sold to|deliver to|attn|"
+    # any person a form asks for: "Authorized pickup person:", "Emergency contact:"
+    r"(?:[a-z\-]+ ){0,2}(?:person|owner|guardian|signatory|driver|representative|rep|"
+    r"contact|user|holder|next of kin|pickup|pick-up)) ?:"
 )
 NAME_WEAK = _cue(
     r"this is|it's|it is|its|i'm|i am|im|hi|hello|hey|thanks|thank you|yes|yeah|named|under|"
@@ -141,5 +145,11 @@ RELATION = _cue(
     rf"|{_KIN_ALONE}"
 )
 # Introductions: the word after them is a name when it is no English word ("this is kwame").
-NAME_INTRO = _cue(r"this is|it's|it is|i'm|i am|im|my name is|name's")
+NAME_INTRO = _cue(
+    r"this is|it's|it is|i'm|i am|im|my name is|name's|"
+    # who did something to the order: "placed by ana lucía paredes", "picked up by ..."
+    r"(?:placed|ordered|made|signed|received|picked up|collected|paid(?: for)?|booked|bought|"
+    r"purchased|sent|shipped|submitted|opened|authori[sz]ed|approved|requested|returned|"
+    r"accepted|signed for) by"
+)
 SPEAKING = re.compile(r"(?<![\w-])(?:speaking|here|calling)(?![\w-])", re.IGNORECASE)

@@ -1,29 +1,21 @@
-"""Digit chains ("4111 1111 1111 1111", "415, 555, 0132") and what they are.
+"""What a digit chain ("4111 1111 1111 1111", "415, 555, 0132"; see chains.py) is.
 
-A chain is a run of digit groups separated by spaces, commas, dots, dashes or slashes (spoken
-numbers arrive split by pauses). Its type comes from validators (Luhn, phone-number plan,
-SSN layout) and from the last cue word before it ("card", "security code", "expires",
-"social", "phone", "account"); business cues ("order", "tracking") leave it alone.
+Its type comes from validators (Luhn, phone-number plan, SSN layout) and from the last cue
+word before it ("card", "security code", "expires", "social", "phone", "account"); business
+cues ("order", "tracking") leave it alone.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import phonenumbers
 from stdnum import luhn
 
 from shared.redaction import cues
+from shared.redaction.chains import Chain, chains
 from shared.redaction.model import Entity
 
-_CHAIN = re.compile(
-    r"(?<![\w@.+\-/$€£])(?:\+[ \t]?)?\(?\d+\)?"
-    r"(?:(?:(?:[ \t]*(?:[-.,/]|\.\.\.|…)){1,2}[ \t]*|\s+)\(?\d+\)?)*(?!(?!x\d)[\w@])"
-)
-# A written ISO date inside a chain ("placed 2024-01-15, 3 x ...") is a chain of its own.
-_ISO_DATE = re.compile(r"(?<!\d)\d{4}-\d{1,2}-\d{1,2}(?!\d)")
-_GROUP = re.compile(r"\d+")
 # How far back (characters) a cue still speaks for a number.
 CUE_WINDOW = 80
 _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -39,56 +31,6 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("CODE", cues.CODE),
 )
 _TYPED_BY_LAST_CUE = frozenset({"CREDIT_CARD", "US_SSN", "PHONE_NUMBER", "BANK_ACCOUNT"})
-
-
-@dataclass(frozen=True)
-class Chain:
-    """A run of digit groups: its span and each group's span in the text."""
-
-    start: int
-    end: int
-    groups: tuple[tuple[int, int], ...]
-    text: str
-
-    @property
-    def digits(self) -> str:
-        return "".join(self.text[a:b] for a, b in self.groups)
-
-    def group_digits(self) -> list[str]:
-        return [self.text[a:b] for a, b in self.groups]
-
-
-def chains(text: str) -> list[Chain]:
-    """Every digit chain in ``text``."""
-    found = []
-    for m in _CHAIN.finditer(text):
-        for start, end in _split_dates(text, m.start(), m.end()):
-            groups = tuple((g.start(), g.end()) for g in _GROUP.finditer(text, start, end))
-            found.append(Chain(start, end, groups, text))
-    return found
-
-
-def _split_dates(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The chain's span, cut around written ISO dates (a pause joins numbers, not a date)."""
-    spans: list[tuple[int, int]] = []
-    cursor = start
-    for date in _ISO_DATE.finditer(text, start, end):
-        if date.start() > cursor:
-            spans.append((cursor, date.start()))
-        spans.append((date.start(), date.end()))
-        cursor = date.end()
-    if cursor < end:
-        spans.append((cursor, end))
-    trimmed = [(a + _lead(text[a:b]), b - _trail(text[a:b])) for a, b in spans]
-    return [(a, b) for a, b in trimmed if any(c.isdigit() for c in text[a:b])]
-
-
-def _lead(part: str) -> int:
-    return len(part) - len(part.lstrip(" \t-.,/…"))
-
-
-def _trail(part: str) -> int:
-    return len(part) - len(part.rstrip(" \t-.,/…"))
 
 
 def cues_before(text: str, start: int, end: int) -> dict[str, int]:
@@ -195,7 +137,11 @@ _CORRECTION_START = re.compile(
 _FALSE_START_REACH = 60
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _YEAR_BEFORE = re.compile(r"\b(?:since|in|from|of|until|till|by|year|back in)\s*$", re.IGNORECASE)
-_DATE_SHAPE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?")
+# Dates written with slashes, dots or dashes ("12.01.2024", "3-14-2025"): a day, not a number.
+_DATE_SHAPE = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?"
+    r"|(?:0?[1-9]|[12]\d|3[01])(?P<sep>[./-])(?:0?[1-9]|[12]\d|3[01])(?P=sep)(?:19|20)?\d\d"
+)
 # How far (characters) a cue said after a number still speaks for it ("... that's my cell").
 _AFTER_REACH = 40
 # Cues that also work after the number; a reference cue after a number is keep.py's call (a

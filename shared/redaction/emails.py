@@ -96,7 +96,7 @@ def _local_part(text: str, pieces: list[Piece], k: int) -> tuple[int, str] | Non
         return None
     if gap(text, pieces[k], pieces[k + 1]).strip().strip(",@") != "":
         return None
-    if pieces[k].kind == "word" and pieces[k].text.lower() in STOP:
+    if pieces[k].kind == "word" and pieces[k].text.lower() in STOP and not _joined(text, pieces, k):
         return None
     parts, first, loose = [pieces[k].text], k, 0
     while first > 0:
@@ -111,6 +111,11 @@ def _local_part(text: str, pieces: list[Piece], k: int) -> tuple[int, str] | Non
                 break
             parts.insert(0, pieces[first - 2].text + CONNECTORS[word])
             first -= 2
+        elif (_spelled(prev) or _spelled_as(prev, pieces[first])) and (
+            _spelled(pieces[first]) and between.strip(" ,") == ""
+        ):
+            parts.insert(0, prev.text)  # "m for mike, a, r, c, o at ...": spelled one by one
+            first -= 1
         elif loose < 2 and between.strip() == "" and word not in STOP and prev.kind != "email":
             parts.insert(0, prev.text)
             first -= 1
@@ -118,6 +123,29 @@ def _local_part(text: str, pieces: list[Piece], k: int) -> tuple[int, str] | Non
         else:
             break
     return first, "".join(parts).lower()
+
+
+def _spelled(piece: Piece) -> bool:
+    """A letter said on its own (or already merged with the letters around it)."""
+    return piece.kind == "letters" or (len(piece.text) == 1 and piece.text.isalpha())
+
+
+def _spelled_as(word: Piece, letters: Piece) -> bool:
+    """ "lola, l o l a": a word said, then spelled."""
+    return word.kind == "word" and word.text.lower() == letters.text.lower()
+
+
+def _joined(text: str, pieces: list[Piece], k: int) -> bool:
+    """Whether piece ``k`` follows a connector ("underscore a at ...") or a spelled letter:
+    then even a word like "a" or "me" is part of the local part."""
+    if k == 0:
+        return False
+    before = gap(text, pieces[k - 1], pieces[k])
+    if _spelled(pieces[k]) and _spelled(pieces[k - 1]) and before.strip(" ,") == "":
+        return True  # "e, n, a at ...": the last of letters spelled one by one
+    return before in (".", "_", "-", "+") or (
+        pieces[k - 1].text.lower() in CONNECTORS and before.strip() == "" and k >= 2
+    )
 
 
 def _at(text: str, pieces: list[Piece], i: int) -> int | None:

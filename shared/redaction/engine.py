@@ -8,7 +8,8 @@ from typing import Any
 
 from presidio_analyzer import AnalyzerEngine, RecognizerResult
 
-from shared.redaction.digits import chains
+from shared.redaction.bridges import bridge
+from shared.redaction.chains import chains
 from shared.redaction.keep import blocked, kept_spans
 from shared.redaction.model import Entity, Redaction, apply, merge_entities
 from shared.redaction.namelists import COMMON_WORDS, first_names, is_english, last_names
@@ -88,6 +89,7 @@ class Redactor:
             if not blocked(kept, e.type, e.start, e.end)
         ]
         raw += _false_starts(norm.text, raw)
+        raw += [e for e in bridge(norm.text, raw) if not blocked(kept, e.type, e.start, e.end)]
         found: list[Entity] = []
         for e in raw:
             start, end = _whole_words(text, *norm.to_original(e.start, e.end))

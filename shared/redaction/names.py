@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -52,13 +53,19 @@ _SKIP = frozenset(
 )
 
 
+def _fold(word: str) -> str:
+    """Lower case without accents: the name lists spell "lucía" as "lucia"."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _plain(word: str) -> str:
-    return re.sub(r"['\u2019\-]", "", word.lower())
+    return re.sub(r"['\u2019\-]", "", _fold(word))
 
 
 def _is_first(word: str) -> bool:
     """A known first name, or a hyphenated pair of them ("jean-baptiste", "mary-kate")."""
-    parts = re.split(r"['\u2019\-]", word.lower())
+    parts = re.split(r"['\u2019\-]", _fold(word))
     if len(parts) == 2 and all(len(p) >= 2 and p in first_names() for p in parts):
         return word.lower() not in COMMON_WORDS
     return _plain(word) in first_names()
@@ -189,15 +196,44 @@ def _known_pairs(text: str) -> Iterator[Entity]:
     and a known surname, a first name (no English word) and a word that is no English word
     ("pooja deshpande"), or two words that are no English words ("wanjiru kamau")."""
     words = list(_WORD.finditer(text))
-    for a, b in itertools.pairwise(words):
+    for i, (a, b) in enumerate(itertools.pairwise(words)):
         first, last = a.group(0).lower(), b.group(0).lower()
         if text[a.end() : b.start()] != " " or first in _NOT_A_NAME or last in _NOT_A_NAME:
             continue
-        surname = last in last_names() and last not in COMMON_WORDS
-        if _is_first(first) and (surname or (_unknown(last) and not is_english(first))):
-            yield Entity("PERSON", a.start(), b.end())
-        elif _unknown(first) and _unknown(last):
-            yield Entity("PERSON", a.start(), b.end())
+        # "Xavier Okonkwo-Reyes": written with capitals, an English first name is a name too
+        # (not an acronym: "ETA Tue", "Dell XPS").
+        titled = all(w[0].isupper() and not w.isupper() for w in (a.group(0), b.group(0)))
+        if (
+            (_is_first(first) and _surname(last))
+            or (_is_first(first) and _unknown(b.group(0)) and (titled or not is_english(first)))
+            or (_unknown(first) and _unknown(last))
+        ):
+            yield Entity("PERSON", a.start(), _more_surnames(text, words, i + 2, b.end()))
+
+
+def _surname(word: str) -> bool:
+    """A known surname that is no common word, or a hyphenated pair with a known surname in it
+    and nothing English ("okonkwo-reyes")."""
+    known = word.lower() in last_names() or _plain(word) in last_names()
+    if known and word.lower() not in COMMON_WORDS:
+        return True
+    parts = [p for p in re.split(r"['\u2019\-]", _fold(word)) if p]
+    return (
+        len(parts) == 2
+        and any(p in last_names() for p in parts)
+        and any(not is_english(p) for p in parts)
+    )
+
+
+def _more_surnames(text: str, words: list[re.Match[str]], k: int, end: int) -> int:
+    """The end of a name widened over the surnames after it ("ana lucía | paredes")."""
+    while k < len(words) and text[end : words[k].start()] == " ":
+        word = words[k].group(0)
+        if word.lower() in _NOT_A_NAME or not (_surname(word) or _unknown(word)):
+            break
+        end = words[k].end()
+        k += 1
+    return end
 
 
 def _initials(text: str) -> Iterator[Entity]:

@@ -26,6 +26,12 @@ _FACILITIES = frozenset(
     "station sorting distribution fulfillment fulfilment post outlet mall plant port".split()
 )
 
+# "saint paul", "fort worth", "san jose": a city named with a place word first is a place
+# wherever it is said ("minneapolis not saint paul").
+_PLACE_PREFIXES = frozenset(
+    "saint st st. san santa sao são fort port mount mt mt. lake los las new el la".split()
+)
+
 
 @cache
 def _places() -> tuple[frozenset[str], frozenset[str]]:
@@ -50,12 +56,15 @@ def city_spans(text: str) -> list[tuple[int, int]]:
             if i + size > len(words):
                 continue
             name = " ".join(w.group(0).lower() for w in words[i : i + size])
+            start, end = words[i].start(), words[i + size - 1].end()
+            if name not in cities and name.endswith(".") and name[:-1] in cities:
+                name, end = name[:-1], end - 1  # "..., Boise." : the full stop is no part of it
             if name not in cities:
                 continue
-            start, end = words[i].start(), words[i + size - 1].end()
             after = words[i + size].group(0).lower() if i + size < len(words) else ""
             state_end = _state_after(text, words, i + size, end, states)
-            if _BEFORE.search(text, 0, start) or state_end or after in _FACILITIES:
+            prefixed = size > 1 and name.split()[0] in _PLACE_PREFIXES
+            if _BEFORE.search(text, 0, start) or state_end or after in _FACILITIES or prefixed:
                 spans.append((start, state_end or end))
                 break
     return spans

@@ -123,7 +123,10 @@ def _phonetic_letters(tokens: list[Piece]) -> list[Piece]:
         if len(letter) == 1 and letter.isalpha():
             span = 2 if words[:1] == ["for"] else 3 if words[:2] == ["as", "in"] else 0
             if span and len(words) >= span and words[span - 1].startswith(letter):
-                out.append(Piece(tokens[i].text, tokens[i].start, tokens[i + span].end, "word"))
+                start = tokens[i].start
+                if out and out[-1].text.lower() == letter and tokens[i - 1] is out[-1]:
+                    start = out.pop().start  # "j, j as in juliet": the letter, then its key
+                out.append(Piece(tokens[i].text, start, tokens[i + span].end, "word"))
                 i += span + 1
                 continue
         out.append(tokens[i])

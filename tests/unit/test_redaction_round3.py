@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from shared.redaction import Redactor, default_redactor
-from shared.redaction.digits import chains, find_numbers
+from shared.redaction.chains import chains
+from shared.redaction.digits import find_numbers
 
 
 @pytest.fixture(scope="module")

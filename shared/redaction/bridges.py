@@ -1,0 +1,77 @@
+"""Pieces of one number said with linking words between them ("six one seven, then eight two
+four ..."): two findings of the same kind joined only by such words are one finding, so the
+linking words go too; a bare digit run joined that way to a phone number is its first or last
+part when together they have a phone number's length."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from shared.redaction.chains import Chain, chains
+from shared.redaction.digits import is_phone
+from shared.redaction.model import Entity
+
+# Kinds a caller reads out in parts.
+_SPLIT_KINDS = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "BANK_ACCOUNT", "US_SSN", "IBAN"})
+_LINK = re.compile(
+    r"[\s,.;:…\-]*(?:(?:and|then|and then|followed by|next|after that|dash|hyphen|"
+    r"um+|uh+|er|okay|ok|so)\b[\s,.;:…\-]*)*",
+    re.IGNORECASE,
+)
+_PHONE_DIGITS = range(10, 16)
+
+
+def bridge(text: str, found: list[Entity]) -> list[Entity]:
+    """New findings: one over each pair of same-kind findings joined by link words, bare runs
+    joined to a phone number, and bare runs that together read as a phone number."""
+    extra: list[Entity] = []
+    parts = sorted((e for e in found if e.type in _SPLIT_KINDS), key=lambda e: e.start)
+    for left, right in itertools.pairwise(parts):
+        if left.type != right.type or right.start <= left.end:
+            continue
+        if _LINK.fullmatch(text, left.end, right.start) is not None:
+            extra.append(Entity(left.type, left.start, right.end))
+    extra += _phone_parts(text, found + extra)
+    return extra + _linked_runs(text, found + extra)
+
+
+def _digits(text: str, start: int, end: int) -> int:
+    return sum(c.isdigit() for c in text[start:end])
+
+
+def _phone_parts(text: str, found: list[Entity]) -> list[Entity]:
+    """ "call 1800, then 555, 2219": the run nobody typed is the phone number's first part."""
+    phones = [e for e in found if e.type == "PHONE_NUMBER"]
+    extra: list[Entity] = []
+    for chain in chains(text):
+        if not phones or any(e.start < chain.end and chain.start < e.end for e in found):
+            continue
+        for phone in phones:
+            lo, hi = min(chain.start, phone.start), max(chain.end, phone.end)
+            gap = (chain.end, phone.start) if chain.end <= phone.start else (phone.end, chain.start)
+            if (
+                len(chain.digits) >= 3
+                and _LINK.fullmatch(text, *gap) is not None
+                and _digits(text, lo, hi) in _PHONE_DIGITS
+            ):
+                extra.append(Entity("PHONE_NUMBER", lo, hi))
+    return extra
+
+
+def _linked_runs(text: str, found: list[Entity]) -> list[Entity]:
+    """ "nine one nine, then three three two, then four four one oh": digit runs nobody typed,
+    joined by link words, that are a valid phone number together."""
+    free = [c for c in chains(text) if not any(e.start < c.end and c.start < e.end for e in found)]
+    extra: list[Entity] = []
+    run: list[Chain] = []
+    for chain in [*free, None]:
+        if chain is not None and run and _LINK.fullmatch(text, run[-1].end, chain.start):
+            run.append(chain)
+            continue
+        if len(run) > 1:
+            joined = Chain(run[0].start, run[-1].end, tuple(g for c in run for g in c.groups), text)
+            if is_phone(joined):
+                extra.append(Entity("PHONE_NUMBER", joined.start, joined.end))
+        run = [chain] if chain is not None else []
+    return extra
