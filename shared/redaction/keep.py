@@ -132,7 +132,9 @@ _GOODS = (
     r"pajamas|pyjamas|lingerie|bras?|swimsuits?|bikinis?|cardigans?|blazers?|tunics?|"
     r"rompers?|jumpsuits?|tights|mules|espadrilles|oxfords|wedges|serums?|moisturi[sz]ers?|"
     r"creams?|lotions?|shampoo|candles?|mugs?|vases?|lamps?|rugs?|kettles?|toasters?|"
-    r"strollers?|luggage|suitcases?|duffels?|sets?"
+    # "set up", "set off": the verb, not a set of goods (after a name: "my mom ana set up")
+    r"strollers?|luggage|suitcases?|duffels?|filters?|cartridges?|pitchers?|bottles?|refills?|"
+    r"sets?(?![ \t]+(?:up|off|out|it|me|us)\b)"
 )
 _BEFORE_GOODS = re.compile(
     rf"(?<![\w'])(?:(?!{_SHORT_WORDS}\b|{_MODEL_STOP}\b)[a-z][\w&\-]*(?<!'s)[ \t]+){{1,3}}"

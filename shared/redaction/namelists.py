@@ -2,7 +2,8 @@
 
 First names come from the US Census 1990 lists (the ``names`` package) and the international
 first-name dictionary of ``gender-guesser`` (Jörg Michael's nam_dict); last names from the
-Census surname list. Both are read once from the packages' data files (no network).
+Census surname list. Both add the per-locale lists Faker ships (``worldnames``). All are read
+once from the packages' data files (no network).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.lookups import Lookups
+
+from shared.redaction.worldnames import world_first_names, world_last_names
 
 # The Census surname list runs to 88,799 names; past this rank it is mostly rare spellings
 # and plain English words ("card", "order") that would make every noun a name.
@@ -85,19 +88,27 @@ def first_names() -> frozenset[str]:
         # Country columns hold a frequency digit (hex); 1 is "very rare" there.
         if name.isalpha() and any(c not in " 1" for c in frequencies):
             found.add(name.lower())
-    return frozenset(found - COMMON_WORDS - STOP_WORDS)
+    found |= world_first_names()
+    return frozenset(found - COMMON_WORDS - STOP_WORDS - ORGANISATIONS)
 
 
 @cache
 def last_names() -> frozenset[str]:
     """Lower-case surnames (US Census, the most common ones), without common words."""
+    return all_last_names() - COMMON_WORDS - STOP_WORDS - ORGANISATIONS
+
+
+@cache
+def all_last_names() -> frozenset[str]:
+    """Every surname, also those that are common words ("park", "long", "king")."""
     found: set[str] = set()
     text = resources.files("names").joinpath("dist.all.last").read_text(encoding="utf-8")
     for line in text.splitlines():
         parts = line.split()
         if len(parts) == 4 and int(parts[3]) <= _SURNAME_RANK_LIMIT:
             found.add(parts[0].lower())
-    return frozenset(found - COMMON_WORDS - STOP_WORDS)
+    found |= world_last_names()
+    return frozenset(found)
 
 
 @cache

@@ -20,6 +20,7 @@ from shared.redaction.model import Entity
 from shared.redaction.namelists import (
     COMMON_WORDS,
     ORGANISATIONS,
+    all_last_names,
     first_names,
     is_english,
     last_names,
@@ -134,6 +135,8 @@ def _name_after(text: str, pos: int, strong: bool, intro: bool = False) -> Entit
             or m.group(0)[0].isupper()
             or words[-1].group(0).lower() in _PARTICLES
             or ((strong or intro) and _unknown(w))
+            # "sun hee park,": a surname that is also a word ends a two-word given name
+            or (w in all_last_names() and _CLAUSE_END.match(text, m.end()) is not None)
         ):
             break
         words.append(m)
@@ -142,14 +145,16 @@ def _name_after(text: str, pos: int, strong: bool, intro: bool = False) -> Entit
     return Entity("PERSON", words[0].start(), words[-1].end())
 
 
-_LAST_WORD = re.compile(r"[ \t]*(?:[.;:!?)\n]|$)")
+_LAST_WORD = re.compile(r"[ \t]*(?:[.;:!?()\n]|$)")
+_CLAUSE_END = re.compile(r"[ \t]*(?:[,.;:!?)\n]|$)")
 
 
 def _surname_first(text: str, surname: re.Match[str], first: re.Match[str]) -> bool:
     """ "Oyelaran, Bisi.": a record's surname, a comma, then the given name that ends it."""
     return (
         text[surname.end() : first.start()].strip() == ","
-        and (_is_first(first.group(0)) or _unknown(first.group(0)))
+        # "MENSAH, KWAME": a record in capitals is a name, not an acronym
+        and (_is_first(first.group(0)) or _unknown(first.group(0).title()))
         and _LAST_WORD.match(text, first.end()) is not None
     )
 

