@@ -12,10 +12,19 @@ import re
 
 from shared.redaction.model import Entity
 
+# USPS abbreviations of street words that are also nouns ("5 Elm Ct", "9 Oak Cir"): written
+# with a capital, the abbreviation is no English word, so it ends an address wherever it stands.
+# Lower case ("5 new pl") it is left to the ambiguous rule.
+_USPS = (
+    "ct pl cir trl aly plz hts xing cv crk cswy grv hbr holw jct knl ldg lndg mdw mdws mnr mtn "
+    "orch rdg rte shr spg spgs trce vly vlg crst frk gdns gln grn hvn lk lks pln prt smt sqr "
+    "tunl xrd sq dr"
+).split()
+_ABBREVIATED = "(?-i:" + "|".join(w.title() + "|" + w.upper() for w in _USPS) + ")"
 _CLEAR_SUFFIX = (
     r"street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|parkway|pkwy|highway|hwy|"
     r"terrace|terr|ter|crescent|cres|expressway|expy|freeway|fwy|turnpike|tpke|"
-    r"boul|ctr|hwy"
+    r"boul|ctr|hwy|" + _ABBREVIATED
 )
 _AMBIGUOUS_SUFFIX = (
     r"drive|dr|court|ct|place|pl|way|circle|cir|square|sq|trail|trl|alley|aly|close|loop|"
@@ -29,7 +38,10 @@ _DIRECTION = (
 )
 _UNIT = (
     r"(?:,?[ \t]*(?:apt|apartment|unit|suite|ste|#|number|room|rm|floor|fl|building|bldg|"
-    r"flat|lot|space)\.?[ \t]*#?[ \t]*(?:\d+[ \t]?[a-z]\b|\d+|[a-z]\d*\b)"
+    # the unit words of Spanish, Portuguese, French, Italian and German addresses
+    r"flat|lot|space|apto|ap|piso|depto|dpto|dto|planta|puerta|andar|bloco|casa|étage|etage|"
+    r"appt|app|interno|int|scala|wohnung|whg|top)(?![a-z])\.?"
+    r"[ \t]*#?[ \t]*(?:\d+[ \t]?[a-z]\b|\d+|[a-z]\d*\b)"
     # "10th floor", "3rd fl": the floor said with its ordinal first
     r"|,?[ \t]*(?:\d{1,3}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|"
     r"eighth|ninth|tenth|eleventh|twelfth|ground|top)[ \t]+(?:floor|fl)\b\.?)"
@@ -115,12 +127,14 @@ _UNIT_ALONE = re.compile(
 )
 # "Via Nazionale 112", "calle de alcalá 48", "Rua Augusta, 24": type, name, then the number.
 _TYPE_THEN_NUMBER = re.compile(
-    rf"(?<![\w])(?:(?:rue|calle|avenida|rua|chemin|piazza|piazzale|viale|corso|strada|carrer|"
-    rf"camino|paseo|rambla|travessa|largo|avinguda|ulica|ul\.|rynek)\.?[ \t]+"
+    rf"(?<![\w])(?:(?:rue|calle|avenida|avda|av|rua|chemin|piazza|piazzale|viale|corso|strada|"
+    rf"carrer|camino|paseo|rambla|travessa|largo|avinguda|ulica|ul\.|rynek|alameda|estrada|"
+    rf"rodovia|carretera|calzada|allée|allee|impasse|quai|cours|vicolo|ulitsa|prospekt|ulice)"
+    rf"\.?[ \t]+"
     rf"(?:{_PARTICLE}[ \t]+)*(?!{_NOT_NAME}\b)[a-zà-ÿ'\-]+"
     rf"|(?-i:Via|Avenue|Boulevard|Place|Strada)[ \t]+(?:{_PARTICLE}[ \t]+)*(?-i:[A-ZÀ-Þ][\w'\-]+))"
     rf"(?:[ \t]+(?!{_NOT_NAME}\b)(?-i:[A-ZÀ-Þ][\w'\-]+))?[ \t,]+(?:n[º°o]\.?[ \t]*)?"
-    rf"\d{{1,5}}[a-z]?(?![\w])",
+    rf"\d{{1,5}}[a-z]?(?![\w]){_UNIT}?",
     re.IGNORECASE,
 )
 # Streets whose name needs no type: "1600 broadway", "221 the strand".
