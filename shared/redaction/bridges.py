@@ -8,6 +8,8 @@ from __future__ import annotations
 import itertools
 import re
 
+from stdnum import luhn
+
 from shared.redaction.chains import Chain, chains
 from shared.redaction.digits import is_phone
 from shared.redaction.model import Entity
@@ -16,9 +18,17 @@ from shared.redaction.model import Entity
 _SPLIT_KINDS = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "BANK_ACCOUNT", "US_SSN", "IBAN"})
 _LINK = re.compile(
     r"[\s,.;:…\-]*(?:(?:and|then|and then|followed by|next|after that|dash|hyphen|"
-    r"um+|uh+|er|okay|ok|so)\b[\s,.;:…\-]*)*",
+    r"um+|uh+|er|okay|ok|so|"
+    # "and the last group is", "the next four are": the caller naming the part that follows
+    r"(?:the )?(?:last|next|final|second|third|fourth|other|middle) (?:group|part|bit|block|"
+    r"set|chunk|digits|numbers|one|four|three|two)(?:'s| is| are)?|"
+    # "wait let me read it again": a pause in a number read from a card
+    r"(?:wait|hold on|hang on|one sec|sorry)(?: let me (?:read|say|check) (?:it|that|them) "
+    r"(?:again|over))?|let me (?:read|say|check) (?:it|that|them) (?:again|over))"
+    r"\b[\s,.;:…\-]*)*",
     re.IGNORECASE,
 )
+_CARD_DIGITS = range(13, 20)
 _PHONE_DIGITS = range(10, 16)
 
 
@@ -33,6 +43,7 @@ def bridge(text: str, found: list[Entity]) -> list[Entity]:
         if _LINK.fullmatch(text, left.end, right.start) is not None:
             extra.append(Entity(left.type, left.start, right.end))
     extra += _phone_parts(text, found + extra)
+    extra += _completed(text, found + extra)
     return extra + _linked_runs(text, found + extra)
 
 
@@ -73,5 +84,35 @@ def _linked_runs(text: str, found: list[Entity]) -> list[Entity]:
             joined = Chain(run[0].start, run[-1].end, tuple(g for c in run for g in c.groups), text)
             if is_phone(joined):
                 extra.append(Entity("PHONE_NUMBER", joined.start, joined.end))
+            elif len(joined.digits) in _CARD_DIGITS and luhn.is_valid(joined.digits):
+                # "4087, then 2920, then 1567, and the last group is 1614": a valid card
+                extra.append(Entity("CREDIT_CARD", joined.start, joined.end))
         run = [chain] if chain is not None else []
     return extra
+
+
+def _completed(text: str, found: list[Entity]) -> list[Entity]:
+    """ "social, it's 441, 06 ... and 5532": an SSN said short of nine digits runs on over the
+    bare digit runs linked after it until it has nine (a card, until it passes Luhn)."""
+    free = [c for c in chains(text) if not any(e.start < c.end and c.start < e.end for e in found)]
+    extra: list[Entity] = []
+    for e in found:
+        if e.type not in ("US_SSN", "CREDIT_CARD"):
+            continue
+        digits, end = "".join(c for c in text[e.start : e.end] if c.isdigit()), e.end
+        if _complete(e.type, digits):
+            continue
+        for chain in (c for c in free if c.start >= e.end):
+            if _LINK.fullmatch(text, end, chain.start) is None:
+                break
+            digits, end = digits + chain.digits, chain.end
+            if _complete(e.type, digits):
+                extra.append(Entity(e.type, e.start, end))
+                break
+    return extra
+
+
+def _complete(kind: str, digits: str) -> bool:
+    if kind == "US_SSN":
+        return len(digits) >= 9
+    return len(digits) in _CARD_DIGITS and luhn.is_valid(digits)

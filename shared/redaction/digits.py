@@ -36,11 +36,17 @@ _TYPED_BY_LAST_CUE = frozenset({"CREDIT_CARD", "US_SSN", "PHONE_NUMBER", "BANK_A
 def cues_before(text: str, start: int, end: int) -> dict[str, int]:
     """Each cue category seen in ``text[start:end]``, with the end of its last match."""
     window = text[start:end]
-    seen: dict[str, int] = {}
+    spans: dict[str, tuple[int, int]] = {}
     for name, pattern in _CUES:
         for m in pattern.finditer(window):
-            seen[name] = max(seen.get(name, -1), m.end())
-    return seen
+            if m.end() >= spans.get(name, (-1, -1))[1]:
+                spans[name] = (m.start(), m.end())
+    # A cue inside a longer one is not said ("security number" in "social security number").
+    return {
+        name: e
+        for name, (s, e) in spans.items()
+        if not any(s2 < s and e <= e2 for other, (s2, e2) in spans.items() if other != name)
+    }
 
 
 def is_expiry(groups: list[str]) -> bool:

@@ -49,7 +49,8 @@ def _connector(text: str, pieces: list[Piece], k: int, allowed: str) -> tuple[st
     if between in tuple(allowed):
         return between, k + 1
     word = pieces[k + 1].text.lower()
-    if word in CONNECTORS and between.strip() == "" and k + 2 < len(pieces):
+    # "fastmail, dot, f, m": read letter by letter, every word comes with a pause
+    if word in CONNECTORS and between.strip(" \t,") == "" and k + 2 < len(pieces):
         symbol = CONNECTORS[word]
         if symbol in allowed:
             return symbol, k + 2
@@ -79,7 +80,8 @@ def _domain(text: str, pieces: list[Piece], k: int) -> tuple[int, str] | None:
         if pieces[idx].kind == "email":
             break
         seps.append(symbol)
-        labels.append((idx, pieces[idx].text))
+        idx, spelled = _spelled_label(text, pieces, idx)
+        labels.append((idx, spelled))
     for end in range(len(labels) - 1, 0, -1):
         if _tld(labels[end][1]) and seps[end - 1] == ".":
             pairs = zip(seps[:end], labels[1 : end + 1], strict=True)
@@ -88,6 +90,22 @@ def _domain(text: str, pieces: list[Piece], k: int) -> tuple[int, str] | None:
     if labels[0][1].lower() in PROVIDERS:  # "at gmail": the recognisers want a full domain
         return k, labels[0][1].lower() + ".com"
     return None
+
+
+def _spelled_label(text: str, pieces: list[Piece], k: int) -> tuple[int, str]:
+    """ "dot, f, m": a label spelled letter by letter with pauses is one label ("fm")."""
+    label, end = pieces[k].text, k
+    while (
+        len(label) < 4
+        and len(pieces[end].text) == 1
+        and end + 1 < len(pieces)
+        and len(pieces[end + 1].text) == 1
+        and pieces[end + 1].text.isalpha()
+        and gap(text, pieces[end], pieces[end + 1]).strip(" \t,") == ""
+    ):
+        end += 1
+        label += pieces[end].text
+    return end, label
 
 
 def _local_part(text: str, pieces: list[Piece], k: int) -> tuple[int, str] | None:
