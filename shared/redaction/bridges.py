@@ -21,7 +21,7 @@ _LINK = re.compile(
     r"um+|uh+|er|okay|ok|so|"
     # "and the last group is", "the next four are": the caller naming the part that follows
     r"(?:the )?(?:last|next|final|second|third|fourth|other|middle) (?:group|part|bit|block|"
-    r"set|chunk|digits|numbers|one|four|three|two)(?:'s| is| are)?|"
+    r"set|chunk|digits|numbers|one|four|three|two|[1-4])(?:'s| is| are)?|"
     # "wait let me read it again": a pause in a number read from a card
     r"(?:wait|hold on|hang on|one sec|sorry)(?: let me (?:read|say|check) (?:it|that|them) "
     r"(?:again|over))?|let me (?:read|say|check) (?:it|that|them) (?:again|over))"
@@ -45,6 +45,20 @@ def bridge(text: str, found: list[Entity]) -> list[Entity]:
     extra += _phone_parts(text, found + extra)
     extra += _completed(text, found + extra)
     return extra + _linked_runs(text, found + extra)
+
+
+# "the last 4 are ...": the count of digits that follow, not a part of the number.
+_COUNT_BEFORE = re.compile(r"(?:last|next|final|first|other)[ \t]+$", re.IGNORECASE)
+
+
+def _free_chains(text: str, found: list[Entity]) -> list[Chain]:
+    """Digit runs no finding covers, without the counts that name the part after them."""
+    return [
+        c
+        for c in chains(text)
+        if not any(e.start < c.end and c.start < e.end for e in found)
+        and not (len(c.digits) == 1 and _COUNT_BEFORE.search(text, max(0, c.start - 10), c.start))
+    ]
 
 
 def _digits(text: str, start: int, end: int) -> int:
@@ -73,7 +87,7 @@ def _phone_parts(text: str, found: list[Entity]) -> list[Entity]:
 def _linked_runs(text: str, found: list[Entity]) -> list[Entity]:
     """ "nine one nine, then three three two, then four four one oh": digit runs nobody typed,
     joined by link words, that are a valid phone number together."""
-    free = [c for c in chains(text) if not any(e.start < c.end and c.start < e.end for e in found)]
+    free = _free_chains(text, found)
     extra: list[Entity] = []
     run: list[Chain] = []
     for chain in [*free, None]:
@@ -94,7 +108,7 @@ def _linked_runs(text: str, found: list[Entity]) -> list[Entity]:
 def _completed(text: str, found: list[Entity]) -> list[Entity]:
     """ "social, it's 441, 06 ... and 5532": an SSN said short of nine digits runs on over the
     bare digit runs linked after it until it has nine (a card, until it passes Luhn)."""
-    free = [c for c in chains(text) if not any(e.start < c.end and c.start < e.end for e in found)]
+    free = _free_chains(text, found)
     extra: list[Entity] = []
     for e in found:
         if e.type not in ("US_SSN", "CREDIT_CARD"):

@@ -30,6 +30,11 @@ _TALK_AFTER = re.compile(
     r"helped|emailed|texted|gave|sent|assured|tells|suggested|recommended)(?![\w'])",
     re.IGNORECASE,
 )
+# Verbs only a person does: "nkechi said", never "fedex said" (carriers are organisations).
+_SAID_AFTER = re.compile(
+    r"[ \t]+(?:told|said|says|asked|promised|explained|offered|assured|suggested)(?![\w'])",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"(?<![\w'-])[^\W\d_]{3,}(?![\w'-])")
 
 
@@ -82,6 +87,17 @@ def _lone_given(text: str) -> Iterator[Entity]:
             continue
         if _TALK_BEFORE.search(text, max(0, m.start() - 40), m.start()) or _TALK_AFTER.match(
             text, m.end()
+        ):
+            yield Entity("PERSON", m.start(), m.end())
+    # "nkechi said": a word in no list and no dictionary, saying something, is someone
+    for m in _WORD.finditer(text):
+        low = m.group(0).lower()
+        if (
+            len(low) >= 4
+            and low not in _NOT_A_NAME
+            and not _is_first(low)
+            and _unknown(m.group(0))
+            and _SAID_AFTER.match(text, m.end())
         ):
             yield Entity("PERSON", m.start(), m.end())
 
