@@ -22,6 +22,7 @@ from shared.http.app import health_router, install_keyring
 from shared.http.ratelimit import KeyRateLimiter
 from shared.kafka.consumer import ConsumedEvent, ConsumerRunner
 from shared.kafka.producer import BufferedProducer
+from shared.lines import load_lines
 from shared.redaction import default_redactor
 
 CALL_EVENTS_TOPIC = "cc.call-events.v1"
@@ -31,7 +32,9 @@ def create_app(settings: AnalyticsSettings) -> FastAPI:
     """The analytics app: call-log consumer, analyst API, health."""
     engine = create_engine(settings.postgres, settings.db_schema)
     call_log = PostgresCallLog(engine, settings.db_schema)
-    redactor = CountedRedactor(default_redactor())
+    lines = load_lines(settings.lines_dir)
+    keep_terms = [term for line in lines.values() for term in line.keep_terms]
+    redactor = CountedRedactor(default_redactor(), keep_terms)
     memory = CallerMemory(settings.caller_memory_calls)
     dead_letters = BufferedProducer(settings.kafka, client_id="analytics-dlq")
 

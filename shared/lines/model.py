@@ -176,6 +176,8 @@ class SupportLine(_Strict):
     escalation: list[EscalationRule] = Field(default_factory=list, max_length=50)
     human_queue: str = Field("general", max_length=100)
     retention_days: int = Field(30, ge=1, le=3650)
+    # Names the PII redactor must never take for a person's: the company's, its brands'.
+    keep_terms: list[str] = Field(default_factory=list, max_length=200)
     # sha256 of the file's bytes (and of the tool files it refers to), set by the loader.
     config_hash: str = ""
 

@@ -148,6 +148,8 @@ async def test_the_analyst_api_finds_pages_explains_and_exports_calls(
     _, body = _request(f"{base}/v1/calls/{ids[0]}", analyst)
     call = json.loads(body)
     assert call["outcome"] == "contained" and call["channel"] == "voice_agent"
+    # The line's keep_terms: the company in the greeting is not taken for a person.
+    assert "Acme Outfitters" in call["turns"][0]["text"]
     assert [e["type"] for e in call["timeline"]].count("turn") == len(call["turns"]) >= 2
 
     _, body = _request(f"{base}/v1/stats", analyst)
