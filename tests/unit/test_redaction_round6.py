@@ -1,0 +1,102 @@
+"""Sixth-round families: pauses written as an ellipsis or a spaced dash read as a comma pause,
+self-corrections inside a card, runs of linked parts completed by the digits after them,
+Spanish floor-and-door tails, lower-case "via" streets and Canadian postcodes."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.redaction import Redactor, default_redactor
+from shared.redaction.spoken import normalise
+
+
+@pytest.fixture(scope="module")
+def redactor() -> Redactor:
+    return default_redactor()
+
+
+def _covered(redactor: Redactor, text: str, value: str, previous: str | None = None) -> bool:
+    start = text.index(value)
+    end = start + len(value)
+    found = redactor.redact(text, previous=previous).entities
+    return all(
+        any(e.start <= i < e.end for e in found) for i in range(start, end) if text[i].isalnum()
+    )
+
+
+def _touched(redactor: Redactor, text: str, value: str) -> bool:
+    start = text.index(value)
+    found = redactor.redact(text).entities
+    return any(e.start < start + len(value) and start < e.end for e in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("one two... three four", "12, 34"),
+        ("one two… three four", "12, 34"),
+        ("one two - three four", "12, 34"),
+        ("one two — three four", "12, 34"),
+        ("one two..., three four", "12, 34"),
+    ],
+)
+def test_every_written_pause_reads_as_a_comma(text: str, written: str) -> None:
+    assert normalise(text).text == written
+
+
+def test_a_pause_maps_back_to_the_original_characters() -> None:
+    norm = normalise("a... b")
+    assert norm.text == "a, b"
+    assert norm.to_original(1, 3) == (1, 5)
+
+
+def test_hyphenated_words_are_no_pause() -> None:
+    assert normalise("ORD-123 well-known").text == "ORD-123 well-known"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (
+            "street is three forty... south... oak lane, apartment four c",
+            "three forty... south... oak lane, apartment four c",
+        ),
+        (
+            "iban g b two nine... n w b k... six zero one six... one three three one... "
+            "nine two six eight... one nine",
+            "g b two nine... n w b k... six zero one six... one three three one... "
+            "nine two six eight... one nine",
+        ),
+        (
+            "visa four five three two, oh one, no wait, oh one five one, one two eight three, "
+            "oh three six six",
+            "four five three two, oh one, no wait, oh one five one, one two eight three, "
+            "oh three six six",
+        ),
+        (
+            "it's a discover, six oh one one then oh oh oh nine and then nine nine nine oh "
+            "and the last group is oh oh one six",
+            "six oh one one then oh oh oh nine and then nine nine nine oh and the last group "
+            "is oh oh one six",
+        ),
+        ("Avenida de Mayo 88, 5º C, 1002 Buenos Aires", "Avenida de Mayo 88, 5º C"),
+        ("Calle Luna 7, 2º izq., 41001 Sevilla", "Calle Luna 7, 2º izq., 41001"),
+        ("via Manzoni 31, int. 2, Milano", "via Manzoni 31, int. 2"),
+        ("Unit 5, V6B 1A1", "V6B 1A1"),
+    ],
+)
+def test_sixth_round_numbers_and_addresses_are_covered(
+    redactor: Redactor, text: str, value: str
+) -> None:
+    assert _covered(redactor, text, value)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("I got it via Amazon 3 days ago", "3"),
+        ("I bought 3, main street shoes were sold out", "3"),
+    ],
+)
+def test_via_and_a_quantity_with_a_pause_stay(redactor: Redactor, text: str, kept: str) -> None:
+    assert not _touched(redactor, text, kept)
