@@ -14,7 +14,12 @@ from shared.redaction.names import _NOT_A_NAME, _is_first, _surname, _unknown
 
 _CAPS = r"[A-Z\u00c0-\u00de][A-Z\u00c0-\u00de'\-]+"
 # "MENSAH, KWAME", "OKAFOR-BELL, ADAGRACE": a record in capitals, surname first.
-_CAPS_RECORD = re.compile(rf"(?<![\w-])({_CAPS}),[ \t]+({_CAPS}(?:[ \t]+{_CAPS})?)(?![\w-])")
+_TITLE = r"[A-Z\u00c0-\u00de][a-z\u00df-\u00ff'\-]+"
+# "HADDAD, Nadia A.": the given name may be written in title case, with a middle initial.
+_CAPS_RECORD = re.compile(
+    rf"(?<![\w-])({_CAPS}),[ \t]+((?:{_CAPS}|{_TITLE})(?:[ \t]+(?:{_CAPS}|{_TITLE}))?)"
+    r"(?:[ \t]+[A-Z](?:\.|(?![\w-])))?(?![\w-])"
+)
 # One or two capitalised words, then a comma, right before a name already found.
 _TITLED_BEFORE = re.compile(r"(?:(?<![\w-])[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?[ \t]+){0,1}"
                             r"(?<![\w-])[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?,[ \t]+$")  # fmt: skip

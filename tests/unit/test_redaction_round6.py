@@ -100,3 +100,35 @@ def test_sixth_round_numbers_and_addresses_are_covered(
 )
 def test_via_and_a_quantity_with_a_pause_stay(redactor: Redactor, text: str, kept: str) -> None:
     assert not _touched(redactor, text, kept)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("DOB 22-Nov-1949 please", "22-Nov-1949"),
+        ("born on Mar.09.1990", "Mar.09.1990"),
+        ("date of birth 1985/Aug/30", "1985/Aug/30"),
+    ],
+)
+def test_written_dates_with_a_month_word_after_a_birth_cue(
+    redactor: Redactor, text: str, value: str
+) -> None:
+    assert _covered(redactor, text, value)
+
+
+def test_a_written_date_with_no_birth_cue_stays(redactor: Redactor) -> None:
+    assert not _touched(redactor, "delivery on 05-Jun-2025 please", "05-Jun-2025")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("The record shows BANDA, Chisomo K. as the payer", "BANDA, Chisomo K"),
+        ("Listed: MORALES, Lucía as the contact", "MORALES, Lucía"),
+        ("Name on file: Mac Giolla, Eoin", "Mac Giolla, Eoin"),
+        ("Customer: van der Berg, Anneke", "van der Berg, Anneke"),
+        ("Customer: Ó Dálaigh, Siún", "Ó Dálaigh, Siún"),
+    ],
+)
+def test_records_with_initials_and_particles(redactor: Redactor, text: str, value: str) -> None:
+    assert _covered(redactor, text, value)
