@@ -89,7 +89,7 @@ NAME_STRONG = _cue(
     r"in the name of|first name(?: is)?|last name(?: is)?|surname(?: is)?|"
     r"family name(?: is)?|full name(?: is)?|given names?(?: is| are)?|forenames?(?: is)?|"
     r"christian name(?: is)?|middle name(?: is)?|maiden name(?: is)?|"
-    r"name on (?:(?:the|my|our|his|her|their|this|that) )?(?:card|account|order|"
+    r"name (?:on|for|under) (?:(?:the|my|our|his|her|their|this|that) )?(?:card|account|order|"
     r"reservation|file|record|booking|policy|delivery|package|parcel)(?: is)?|"
     r"card ?holder(?: name)?(?: is)?|"
     r"account holder(?: is)?|mr\.?|mrs\.?|ms\.?|miss|mister|missus|dr\.?|doctor|"

@@ -132,3 +132,51 @@ def test_a_written_date_with_no_birth_cue_stays(redactor: Redactor) -> None:
 )
 def test_records_with_initials_and_particles(redactor: Redactor, text: str, value: str) -> None:
     assert _covered(redactor, text, value)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "previous"),
+    [
+        ("it's tendai, t e n d a i, mutasa-phiri", "mutasa-phiri", None),
+        ("Achterberg-Nwosu, order 5521", "Achterberg-Nwosu", "Name on the account is Ingrid"),
+        ("Wojnarowski", "Wojnarowski", "my name is Pawel"),
+        ("it's aoibheann with a b h e", "aoibheann with a b h e", None),
+        ("put it under halvard, and the surname is brekke-olsen", "brekke-olsen", None),
+    ],
+)
+def test_a_name_continued_after_a_pause_a_turn_or_a_spelling_remark(
+    redactor: Redactor, text: str, value: str, previous: str | None
+) -> None:
+    assert _covered(redactor, text, value, previous)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Name on the account is Ingrid, thanks", "thanks"),
+        ("my name is Pawel, order 5521", "order"),
+        ("the parcel is for my mum Oksana, it's a Breville", "Breville"),
+    ],
+)
+def test_words_after_a_name_that_are_no_surname_stay(
+    redactor: Redactor, text: str, kept: str
+) -> None:
+    assert not _touched(redactor, text, kept)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("I'm calling about my Breville Barista Express", "Breville Barista Express"),
+        ("her Vitamix Ascent Series leaks", "Vitamix Ascent Series"),
+        ("their Ninja Foodi Grill won't heat", "Ninja Foodi Grill"),
+    ],
+)
+def test_capitalised_words_someone_owns_are_a_product(
+    redactor: Redactor, text: str, kept: str
+) -> None:
+    assert not _touched(redactor, text, kept)
+
+
+def test_kin_before_a_name_is_no_product(redactor: Redactor) -> None:
+    assert _covered(redactor, "a gift for my Aunt Rosalind Achterberg", "Rosalind Achterberg")
