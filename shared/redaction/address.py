@@ -44,7 +44,9 @@ _UNIT = (
     r"[ \t]*#?[ \t]*(?:\d+[ \t]?[a-z]\b|\d+|[a-z]\d*\b)"
     # "10th floor", "3rd fl": the floor said with its ordinal first
     r"|,?[ \t]*(?:\d{1,3}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|"
-    r"eighth|ninth|tenth|eleventh|twelfth|ground|top)[ \t]+(?:floor|fl)\b\.?)"
+    r"eighth|ninth|tenth|eleventh|twelfth|ground|top)[ \t]+(?:floor|fl)\b\.?"
+    # "2º B", "3ª izq.": a Spanish or Portuguese floor (ordinal sign) and door
+    r"|,?[ \t]*\d{1,2}[º°ª][ \t]*(?:(?:izq|izda|dcha|dch|dto|esq)\b\.?|[a-z]\b)?)"
 )
 # Words that cannot be part of a street name (they end the search for one).
 _NOT_NAME = (
@@ -59,7 +61,7 @@ _HOUSE = r"\d{1,6}(?:[ \t]?[a-z]\b|-\d{1,4})?"
 # Between the words of a street, a space or a turn break ("902 Fenwick" / "Lane, Apt 5C").
 _WS = r"(?:[ \t]+|[ \t]*\n[ \t]*)"
 ADDRESS = re.compile(
-    rf"(?<![\w$€£.,\-])(?P<house>{_HOUSE})\s+(?:{_DIRECTION}[ \t]+)?"
+    rf"(?<![\w$€£.,\-])(?P<house>{_HOUSE})(?:(?<=\d\d),)?\s+(?:{_DIRECTION},?[ \t]+)?"
     rf"(?:the[ \t]+(?:{_NAME_WORD}{_WS}){{0,3}}|(?:{_NAME_WORD}{_WS}){{1,4}})"
     rf"(?P<suffix>{_CLEAR_SUFFIX}|{_AMBIGUOUS_SUFFIX})\b\.?(?P<tail>(?:[ \t]+{_DIRECTION}(?![\w]))?"
     rf"{_UNIT}?)",
@@ -137,6 +139,14 @@ _TYPE_THEN_NUMBER = re.compile(
     rf"\d{{1,5}}[a-z]?(?![\w]){_UNIT}?",
     re.IGNORECASE,
 )
+# "via Garibaldi 8, int. 5": "via" in lower case is also "by way of" ("via Zappos 2 weeks
+# ago"), so the number must end the address or carry a unit.
+_LOWER_VIA = re.compile(
+    rf"(?<![\w])(?-i:via)[ \t]+(?:{_PARTICLE}[ \t]+)*(?-i:[A-ZÀ-Þ][a-zà-ÿ'\-]+)"
+    rf"(?:[ \t]+(?-i:[A-ZÀ-Þ][a-zà-ÿ'\-]+))?[ \t,]+\d{{1,4}}[a-z]?(?![\w])"
+    rf"(?:{_UNIT}|(?=[ \t]*(?:$|\n|[,;])))",
+    re.IGNORECASE,
+)
 # Streets whose name needs no type: "1600 broadway", "221 the strand".
 _NAMED_STREET = re.compile(
     rf"(?<![\w$€£.,\-]){_HOUSE}[ \t]+(?:{_DIRECTION}[ \t]+)?(?:the[ \t]+)?"
@@ -197,8 +207,8 @@ def find_addresses(text: str) -> list[Entity]:
         # "2 route 66 mugs": a one-digit number before it is a quantity unless the address ends
         if len(re.sub(r"\D", "", m.group("house"))) >= 2 or _ADDRESS_END.match(text, m.end()):
             found.append(Entity("STREET_ADDRESS", m.start(), m.end()))
-    patterns = (PO_BOX, _TYPE_FIRST, _TYPE_THEN_NUMBER, _NAMED_STREET, _UNIT_ALONE, _UNTYPED)
-    for pattern in (*patterns, _DIRECTED, _UNIT_FIRST):
+    patterns = (PO_BOX, _TYPE_FIRST, _TYPE_THEN_NUMBER, _LOWER_VIA, _NAMED_STREET, _UNIT_ALONE)
+    for pattern in (*patterns, _UNTYPED, _DIRECTED, _UNIT_FIRST):
         found.extend(Entity("STREET_ADDRESS", m.start(), m.end()) for m in pattern.finditer(text))
     for m in _AFTER_ADDRESS_CUE.finditer(text):
         found.append(Entity("STREET_ADDRESS", m.start("address"), m.end("address")))

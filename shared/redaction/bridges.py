@@ -19,6 +19,8 @@ _SPLIT_KINDS = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "BANK_ACCOUNT", "US_SSN
 _LINK = re.compile(
     r"[\s,.;:…\-]*(?:(?:and|then|and then|followed by|next|after that|dash|hyphen|"
     r"um+|uh+|er|okay|ok|so|"
+    # "eight three, no wait, eight seven six two": a self-correction inside the number
+    r"no|nope|i mean|actually|rather|oops|scratch that|my mistake|"
     # "and the last group is", "the next four are": the caller naming the part that follows
     r"(?:the )?(?:last|next|final|second|third|fourth|other|middle) (?:group|part|bit|block|"
     r"set|chunk|digits|numbers|one|four|three|two|[1-4])(?:'s| is| are)?|"
@@ -37,11 +39,20 @@ def bridge(text: str, found: list[Entity]) -> list[Entity]:
     joined to a phone number, and bare runs that together read as a phone number."""
     extra: list[Entity] = []
     parts = sorted((e for e in found if e.type in _SPLIT_KINDS), key=lambda e: e.start)
+    start: Entity | None = None  # the first part of the run of linked parts being built
     for left, right in itertools.pairwise(parts):
-        if left.type != right.type or right.start <= left.end:
-            continue
-        if _LINK.fullmatch(text, left.end, right.start) is not None:
-            extra.append(Entity(left.type, left.start, right.end))
+        linked = (
+            left.type == right.type
+            and right.start > left.end
+            and _LINK.fullmatch(text, left.end, right.start) is not None
+        )
+        if linked:
+            # the whole run is one finding ("6011 and then 0353 then 5828"), so a run still
+            # short of a card's length can be completed by the digits after it
+            start = start if start is not None else left
+            extra.append(Entity(left.type, start.start, right.end))
+        else:
+            start = None
     extra += _phone_parts(text, found + extra)
     extra += _completed(text, found + extra)
     return extra + _linked_runs(text, found + extra)

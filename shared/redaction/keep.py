@@ -141,6 +141,20 @@ _BEFORE_GOODS = re.compile(
     rf"(?:{_GOODS})(?![\w])",
     re.IGNORECASE,
 )
+# "about his Breville Barista Express", "my Ninja Foodi Grill": capitalised words owned by
+# someone are a product (people are "my sister Rosa", never "my Rosa Diaz"); kin and titles
+# before a name are left to the name rules ("my Aunt Rosa").
+_KIN = (
+    r"(?:aunt|auntie|uncle|grandma|grandpa|granny|nana|papa|mom|mum|dad|mother|father|sister|"
+    r"brother|cousin|friend|son|daughter|wife|husband|partner|boss|dr|mr|mrs|ms|miss|sir|"
+    r"lady|lord|colleague|neighbou?r|niece|nephew|fiancée?|girlfriend|boyfriend|sweetheart|"
+    r"baby|honey|dear|grandson|granddaughter|stepson|stepdaughter|stepmom|stepdad)\b"
+)
+_OWNED_PRODUCT = re.compile(
+    rf"(?<![\w'])(?:my|his|her|our|their|your)[ \t]+(?:(?:new|old|broken|faulty)[ \t]+)?"
+    rf"(?P<value>(?!{_KIN})(?-i:[A-Z][\w'\-]*)(?:[ \t]+(?-i:[A-Z][\w'\-]*|\d[\w\-]*)){{1,3}})",
+    re.IGNORECASE,
+)
 # "fedex gave me 5866...", "ups says it's 1z...": a number said shortly after a carrier.
 _NEAR_CARRIER = re.compile(
     rf"(?<![\w])(?:{_CARRIER}|tracking|waybill)(?:[ \t]+(?!{_PII_WORDS}\b)[a-z']+){{1,4}}?"
@@ -165,6 +179,8 @@ def kept_spans(text: str) -> list[Kept]:
                 kept.append(Kept(m.start("value"), m.end("value"), ALL))
     for m in _BEFORE_GOODS.finditer(text):
         kept.append(Kept(m.start(), m.end(), ONLY_PERSON))
+    for m in _OWNED_PRODUCT.finditer(text):
+        kept.append(Kept(m.start("value"), m.end("value"), ONLY_PERSON))
     for pattern in (_ID_SHAPE, _UPS, _AMOUNT, _TIME, _QUANTITY):
         kept.extend(Kept(m.start(), m.end(), ALL) for m in pattern.finditer(text))
     for m in _BRANDS.finditer(text):

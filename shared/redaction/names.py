@@ -46,7 +46,10 @@ _NOT_A_NAME = (
         """.split()
     )
 )  # fmt: skip
-_PARTICLES = frozenset("de da di del della der van von la le st bin al el ben mac mc o".split())
+_PARTICLES = frozenset(
+    "de da di del della der van von la le st bin al el ben mac mc o ni nic ui mhic dos das du "
+    "des ter ten den zu af y".split()
+)
 _FOLLOW_MAX = 4
 # Filler words that may sit between a cue and the name ("my name is, um, ...").
 _SKIP = frozenset(
@@ -114,12 +117,16 @@ def _name_after(text: str, pos: int, strong: bool, intro: bool = False) -> Entit
         if w in _NOT_A_NAME or len(words) >= _FOLLOW_MAX:
             break
         if words and "," in text[words[-1].end() : m.start()]:
-            if not ((strong or intro) and len(words) == 1 and _surname_first(text, words[0], m)):
+            # "Ó Briain, Tomás", "van der Berg, Anna": particles, then the surname, a comma
+            particles = all(_fold(x.group(0)) in _PARTICLES for x in words[:-1])
+            if not ((strong or intro) and particles and _surname_first(text, words[-1], m)):
                 break
         if not words:
             # A surname alone that is also a word ("it's stuck") is the word.
             surname = _is_known(w) and not is_english(_plain(w))
             known = _is_first(w.split("-")[0]) or surname or (intro and _unknown(w))
+            # "Customer: Ó Briain, Tomás": a capitalised particle opens a surname
+            known = known or (intro and m.group(0).istitle() and _fold(w) in _PARTICLES)
             if not strong and not known:
                 return None
         elif (
@@ -133,7 +140,7 @@ def _name_after(text: str, pos: int, strong: bool, intro: bool = False) -> Entit
         elif len(words) >= 2 and not (
             _is_known(w)
             or m.group(0)[0].isupper()
-            or words[-1].group(0).lower() in _PARTICLES
+            or _fold(words[-1].group(0)) in _PARTICLES
             or ((strong or intro) and _unknown(w))
             # "sun hee park,": a surname that is also a word ends a two-word given name
             or (w in all_last_names() and _CLAUSE_END.match(text, m.end()) is not None)

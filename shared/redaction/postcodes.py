@@ -28,9 +28,12 @@ _ZIP_AFTER_STATE = re.compile(
 # After an address: a ZIP or postcode within a city name or two ("..., Seattle 98103").
 _AFTER_ADDRESS = re.compile(
     r"(?:[ \t,]+[A-Za-z.'\-]+){0,4}?[ \t,]+(?P<code>\d{5}(?:[ \t]*-[ \t]*\d{4})?|\d{3}-\d{4}|"
-    r"[a-z]{1,2}[ \t]?\d[a-z\d]?[ \t]?\d[ \t]?[a-z][ \t]?[a-z])(?![\w])",
+    r"[a-z]{1,2}[ \t]?\d[a-z\d]?[ \t]?\d[ \t]?[a-z][ \t]?[a-z]|"
+    r"[a-z]\d[a-z][ \t]?\d[a-z]\d)(?![\w])",
     re.IGNORECASE,
 )
+# Canadian postcodes, written ("M5J 2N6"): letter, digit, letter, then digit, letter, digit.
+_CA = re.compile(r"(?<![\w])(?P<code>[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)(?![\w])")
 # UK postcodes, written ("E8 4DA", "SW1A 1AA") or spelled ("e 8 4 d a" after normalising).
 _UK = re.compile(
     r"(?<![\w])(?P<code>[A-Z]{1,2}[ \t]?\d[A-Z\d]?[ \t]?\d[ \t]?[A-Z][ \t]?[A-Z])(?![\w])"
@@ -44,7 +47,7 @@ def find_postcodes(text: str) -> list[Entity]:
         m = _AFTER_ADDRESS.match(text, address.end)
         if m is not None:
             found.append(Entity("STREET_ADDRESS", m.start("code"), m.end("code")))
-    for pattern in (_ZIP_CUE, _ZIP_AFTER_STATE, _UK):
+    for pattern in (_ZIP_CUE, _ZIP_AFTER_STATE, _UK, _CA):
         found.extend(
             Entity("STREET_ADDRESS", m.start("code"), m.end("code")) for m in pattern.finditer(text)
         )

@@ -14,7 +14,12 @@ from shared.redaction.names import _NOT_A_NAME, _is_first, _surname, _unknown
 
 _CAPS = r"[A-Z\u00c0-\u00de][A-Z\u00c0-\u00de'\-]+"
 # "MENSAH, KWAME", "OKAFOR-BELL, ADAGRACE": a record in capitals, surname first.
-_CAPS_RECORD = re.compile(rf"(?<![\w-])({_CAPS}),[ \t]+({_CAPS}(?:[ \t]+{_CAPS})?)(?![\w-])")
+_TITLE = r"[A-Z\u00c0-\u00de][a-z\u00df-\u00ff'\-]+"
+# "HADDAD, Nadia A.": the given name may be written in title case, with a middle initial.
+_CAPS_RECORD = re.compile(
+    rf"(?<![\w-])({_CAPS}),[ \t]+((?:{_CAPS}|{_TITLE})(?:[ \t]+(?:{_CAPS}|{_TITLE}))?)"
+    r"(?:[ \t]+[A-Z](?:\.|(?![\w-])))?(?![\w-])"
+)
 # One or two capitalised words, then a comma, right before a name already found.
 _TITLED_BEFORE = re.compile(r"(?:(?<![\w-])[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?[ \t]+){0,1}"
                             r"(?<![\w-])[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)?,[ \t]+$")  # fmt: skip
@@ -102,8 +107,46 @@ def _lone_given(text: str) -> Iterator[Entity]:
             yield Entity("PERSON", m.start(), m.end())
 
 
+# After a name: "siobhan with a b h" (normalised "with ABH"), "katherine with a k": a remark
+# on its spelling says the letters of the name.
+_SPELLING_REMARK = re.compile(
+    r"[ \t]*,?[ \t]+(?:with|spelled with|spelt with|spelled|spelt)[ \t]+"
+    r"(?:(?:an?|one|two|double|capital)[ \t]+)?(?:[A-Z]{1,6}|[a-z])(?![\w])"
+)
+# After a name, a pause or a turn break, then maybe its spelling ("rajesh, RAJESH,") and a
+# "the last name is": the word that comes next, if it ends the clause, is its surname.
+_CONTINUED = re.compile(
+    r"(?:[ \t]*,[ \t]*[A-Z]{2,}(?=[ \t]*,))?[ \t]*[,.]?[ \t]*\n?[ \t]*"
+    r"(?:(?:and[ \t]+)?(?:the[ \t]+|my[ \t]+)?(?:last name|surname|family name)"
+    r"(?:[ \t]+is|'s)?[ \t]+)?"
+    r"(?P<word>[^\W\d_]{3,}(?:['\u2019\-][^\W\d_]+)*)(?=[ \t]*(?:[,.;:!?\n]|$))"
+)
+
+
+def _continued(text: str, people: list[Entity]) -> Iterator[Entity]:
+    """A name's spelling remark, and a surname said after a pause or in the next turn."""
+    for e in people:
+        remark = _SPELLING_REMARK.match(text, e.end)
+        if remark is not None:
+            yield Entity("PERSON", e.start, remark.end())
+        m = _CONTINUED.match(text, e.end)
+        if m is None or m.end() == e.end:
+            continue
+        word = m.group("word")
+        low = word.lower()
+        if (
+            low not in _NOT_A_NAME
+            and low not in COMMON_WORDS
+            and low not in ORGANISATIONS
+            and (_surname(low) or _unknown(word))
+            and not is_english(low)
+        ):
+            yield Entity("PERSON", m.start("word"), m.end("word"))
+
+
 def more_names(text: str, found: list[Entity]) -> list[Entity]:
     """Names the cue rules miss, given the names ``found`` so far."""
     people = [e for e in found if e.type == "PERSON"]
     extra = list(_caps_records(text)) + list(_lone_given(text))
+    extra += _continued(text, people + extra)
     return extra + list(_surnames_before(text, people + extra))

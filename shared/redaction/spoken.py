@@ -20,9 +20,15 @@ from shared.redaction.pieces import FILLERS, Piece, clean_gap, gap
 # tokens is a gap that is copied as it is.
 _TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 # Inside one spoken number: words separated by spaces or a hyphen ("twenty-one"). A comma or a
-# full stop is a pause: it ends the run, and the digit-chain finder rejoins the groups.
-_TIGHT = re.compile(r"\s*-?\s*")
+# full stop is a pause: it ends the run, and the digit-chain finder rejoins the groups. So is a
+# dash with a space either side ("four one five - five five five").
+_TIGHT = re.compile(r"(?![ \t]+-+[ \t]+)\s*-?\s*")
 _LETTER_GAP = re.compile(r"\s*[-.]?\s*")
+# A pause written as an ellipsis or a spaced dash ("five oh nine... west", "4111 - 1111") is
+# the same pause a comma is: every recogniser then sees one form ("509, west").
+_PAUSE = re.compile(
+    r"[ \t]*(?:\.{2,}|…+|(?<=\s)(?:-{1,2}|\u2013|\u2014)(?=\s)|\u2014)[ \t]*(?:,[ \t]*)?"
+)
 
 UNITS = {
     "zero": 0, "oh": 0, "o": 0, "nil": 0, "one": 1, "two": 2, "three": 3, "four": 4,
@@ -87,10 +93,7 @@ def normalise(text: str) -> Normalised:
     ends: list[int] = []
     cursor = 0
     for piece in pieces:
-        for p, ch in enumerate(clean_gap(text[cursor : piece.start]), cursor):
-            out.append(ch)  # the gap, copied as it is (fillers blanked)
-            starts.append(p)
-            ends.append(p + 1)
+        _copy_gap(text, cursor, piece.start, out, starts, ends)
         if piece.text == text[piece.start : piece.end]:
             for p in range(piece.start, piece.end):
                 out.append(text[p])
@@ -102,11 +105,29 @@ def normalise(text: str) -> Normalised:
                 starts.append(piece.start)
                 ends.append(piece.end)
         cursor = piece.end
-    for p, ch in enumerate(clean_gap(text[cursor:]), cursor):
-        out.append(ch)
-        starts.append(p)
-        ends.append(p + 1)
+    _copy_gap(text, cursor, len(text), out, starts, ends)
     return Normalised(text, "".join(out), tuple(starts), tuple(ends))
+
+
+def _copy_gap(
+    text: str, lo: int, hi: int, out: list[str], starts: list[int], ends: list[int]
+) -> None:
+    """The gap ``text[lo:hi]`` copied as it is, fillers blanked and pauses written ", "."""
+    cleaned = clean_gap(text[lo:hi])
+    p = 0
+    while p < len(cleaned):
+        pause = _PAUSE.match(cleaned, p)
+        if pause and pause.group(0).strip(" \t,"):
+            for ch in ", ":
+                out.append(ch)
+                starts.append(lo + p)
+                ends.append(lo + pause.end())
+            p = pause.end()
+            continue
+        out.append(cleaned[p])
+        starts.append(lo + p)
+        ends.append(lo + p + 1)
+        p += 1
 
 
 _LETTER_FOLLOWERS = frozenset({"underscore", "dot", "dash", "hyphen", "at"})
