@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from shared.redaction import Redactor, default_redactor
+from shared.redaction import Redactor
 from shared.redaction.address import find_addresses
 from shared.redaction.dates import find_expiries
 from shared.redaction.keep import blocked, kept_spans
 from shared.redaction.namelists import is_english
 from shared.redaction.names import find_names
 from shared.redaction.places import city_spans
-
-
-@pytest.fixture(scope="module")
-def redactor() -> Redactor:
-    return default_redactor()
-
-
-def _covered(redactor: Redactor, text: str, value: str, previous: str | None = None) -> bool:
-    start = text.index(value)
-    end = start + len(value)
-    found = redactor.redact(text, previous=previous).entities
-    return all(
-        any(e.start <= i < e.end for e in found) for i in range(start, end) if text[i].isalnum()
-    )
+from tests.support.redaction import covered as _covered
 
 
 @pytest.mark.parametrize(

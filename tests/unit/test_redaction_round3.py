@@ -5,29 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from shared.redaction import Redactor, default_redactor
+from shared.redaction import Redactor
 from shared.redaction.chains import chains
 from shared.redaction.digits import find_numbers
-
-
-@pytest.fixture(scope="module")
-def redactor() -> Redactor:
-    return default_redactor()
-
-
-def _covered(redactor: Redactor, text: str, value: str, previous: str | None = None) -> bool:
-    start = text.index(value)
-    end = start + len(value)
-    found = redactor.redact(text, previous=previous).entities
-    return all(
-        any(e.start <= i < e.end for e in found) for i in range(start, end) if text[i].isalnum()
-    )
-
-
-def _touched(redactor: Redactor, text: str, value: str) -> bool:
-    start = text.index(value)
-    found = redactor.redact(text).entities
-    return any(e.start < start + len(value) and start < e.end for e in found)
+from tests.support.redaction import covered as _covered
+from tests.support.redaction import touched as _touched
 
 
 @pytest.mark.parametrize(

@@ -7,30 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from shared.redaction import Redactor, default_redactor
+from shared.redaction import Redactor
 from shared.redaction.digits import cues_before
 from shared.redaction.namelists import first_names, last_names
 from shared.redaction.worldnames import _latin
-
-
-@pytest.fixture(scope="module")
-def redactor() -> Redactor:
-    return default_redactor()
-
-
-def _covered(redactor: Redactor, text: str, value: str, previous: str | None = None) -> bool:
-    start = text.index(value)
-    end = start + len(value)
-    found = redactor.redact(text, previous=previous).entities
-    return all(
-        any(e.start <= i < e.end for e in found) for i in range(start, end) if text[i].isalnum()
-    )
-
-
-def _touched(redactor: Redactor, text: str, value: str) -> bool:
-    start = text.index(value)
-    found = redactor.redact(text).entities
-    return any(e.start < start + len(value) and start < e.end for e in found)
+from tests.support.redaction import covered as _covered
+from tests.support.redaction import touched as _touched
 
 
 def test_world_name_lists_hold_slavic_african_irish_and_iberian_names() -> None:
