@@ -15,11 +15,6 @@ from shared.redaction.model import merge_entities
 from shared.redaction.spoken import normalise, spoken_digits
 
 
-@pytest.fixture(scope="module")
-def redactor() -> Redactor:
-    return default_redactor()
-
-
 def _found(redaction: Redaction, text: str) -> dict[str, str]:
     return {text[e.start : e.end]: e.type for e in redaction.entities}
 
