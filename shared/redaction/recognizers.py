@@ -21,7 +21,6 @@ from presidio_analyzer import (
 from presidio_analyzer.nlp_engine import (
     NlpArtifacts,
     NlpEngine,
-    NlpEngineProvider,
     SpacyNlpEngine,
 )
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, SpacyRecognizer
@@ -107,18 +106,19 @@ def switchboard_recognizers() -> list[EntityRecognizer]:
 SPACY_UNUSED_PIPES = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
 
 
+class _EntityOnlySpacyEngine(SpacyNlpEngine):
+    """Presidio's spaCy engine, loading the model without the pipes no finding uses."""
+
+    def load(self) -> None:
+        nlp = spacy.load(SPACY_MODEL, exclude=list(SPACY_UNUSED_PIPES))
+        self.nlp = {"en": nlp}  # type: ignore[assignment]  # Presidio annotates it as None
+
+
 def spacy_nlp_engine() -> NlpEngine:
     """Presidio's spaCy engine on the English small model (installed package, no download),
-    with only its entity recogniser loaded."""
-    provider = NlpEngineProvider(
-        nlp_configuration={
-            "nlp_engine_name": "spacy",
-            "models": [{"lang_code": "en", "model_name": SPACY_MODEL}],
-        }
-    )
-    engine = provider.create_engine()
-    if isinstance(engine, SpacyNlpEngine):
-        engine.nlp = {"en": spacy.load(SPACY_MODEL, exclude=list(SPACY_UNUSED_PIPES))}  # type: ignore[assignment]  # Presidio annotates it as None
+    with only its entity recogniser loaded (the model is read once)."""
+    engine = _EntityOnlySpacyEngine(models=[{"lang_code": "en", "model_name": SPACY_MODEL}])
+    engine.load()
     return engine
 
 

@@ -40,9 +40,6 @@ class PostgresCallLog:
         self._schema = schema
         self._days_with_partitions: set[date] = set()
 
-    async def apply(self, change: CallLogChange) -> bool:
-        return await self.apply_many([change]) == 1
-
     async def apply_many(self, changes: list[CallLogChange]) -> int:
         if not changes:
             return 0
