@@ -3,6 +3,7 @@ stats and rollups, retention, and the read-only analyst role."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from services.analytics.domain.queries import CallFilter
 from services.analytics.domain.stats import summarise
 from services.analytics.jobs import purge_expired, roll_up_days
 from services.analytics.settings import AnalyticsSettings
+from services.tools.seed.loader import plain_dsn
 from shared.events import (
     CallEnded,
     CallStarted,
@@ -361,3 +363,32 @@ async def test_a_database_that_is_not_there_is_reported_as_an_outage(db_schema: 
     with pytest.raises(DependencyUnavailableError):
         await PostgresCallLog(engine, db_schema).apply_many(_changes(events))
     await engine.dispose()
+
+
+async def test_the_migration_goes_back_to_0001_keeping_calls_turns_and_events(
+    store: Store, postgres: PostgresSettings, db_schema: str
+) -> None:
+    from alembic import command
+
+    from services.analytics.adapters.alembic_migrations import alembic_config
+
+    events = _call("sess_down", datetime(2026, 11, 8, 9, tzinfo=UTC), extras=TOOLS)
+    await _store(store, events)
+    config = alembic_config(postgres, db_schema)
+    await store.engine.dispose()
+
+    await asyncio.to_thread(command.downgrade, config, "0001")
+    conn = await asyncpg.connect(plain_dsn(postgres))
+    try:
+        counts = await conn.fetchrow(
+            f'SELECT (SELECT count(*) FROM "{db_schema}".calls) AS calls, '
+            f'(SELECT count(*) FROM "{db_schema}".turns) AS turns, '
+            f'(SELECT count(*) FROM "{db_schema}".call_events) AS events'
+        )
+    finally:
+        await conn.close()
+    assert tuple(counts) == (1, 4, len(events))
+
+    await upgrade_to_head(postgres, db_schema)  # and forward again, rows carried over
+    call = await store.queries.get_call("sess_down")
+    assert call is not None and call["user_turns"] == 2 and len(call["turns"]) == 4

@@ -309,5 +309,64 @@ def upgrade(schema: str) -> None:
     )
 
 
+# Back to 0001's three tables. What 0001 has a place for is kept (calls, turns, every event,
+# whose redacted payloads still hold the tool calls, interruptions and escalations); the
+# per-call counters, the per-kind tables and the rollups are derived data and are dropped.
+_DOWNGRADE = """
+DROP VIEW v_calls, v_turns, v_tool_calls, v_escalations, v_turn_metrics, v_daily_stats;
+CREATE TABLE calls_v1 (
+    call_id text PRIMARY KEY,
+    line_id text NOT NULL DEFAULT '',
+    channel text,
+    caller text,
+    line_config_hash text,
+    started_at timestamptz,
+    ended_at timestamptz,
+    end_reason text,
+    duration_s double precision,
+    first_seen_at timestamptz NOT NULL
+);
+INSERT INTO calls_v1 SELECT call_id, line_id, channel, caller, line_config_hash, started_at,
+    ended_at, end_reason, duration_s, first_seen_at FROM calls;
+CREATE TABLE call_events_v1 (
+    event_id uuid PRIMARY KEY,
+    call_id text NOT NULL,
+    type text NOT NULL,
+    version integer NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    source text NOT NULL,
+    payload jsonb NOT NULL,
+    stored_at timestamptz DEFAULT now()
+);
+INSERT INTO call_events_v1 SELECT event_id, call_id, type, version, occurred_at, source, payload,
+    stored_at FROM call_events;
+CREATE TABLE turns_v1 (
+    event_id uuid PRIMARY KEY,
+    call_id text NOT NULL,
+    role text NOT NULL CONSTRAINT ck_turns_role CHECK (role IN ('user', 'agent')),
+    item_id text NOT NULL,
+    text text NOT NULL,
+    interrupted boolean NOT NULL DEFAULT false,
+    started_ms bigint,
+    ended_ms bigint,
+    occurred_at timestamptz NOT NULL
+);
+INSERT INTO turns_v1 SELECT event_id, call_id, role, item_id, text, interrupted, started_ms,
+    ended_ms, occurred_at FROM turns;
+DROP TABLE calls, call_events, turns, interruptions, sentiment, turn_metrics, tool_calls,
+    escalations, daily_stats;
+DROP FUNCTION ensure_day_partitions(date, date);
+ALTER TABLE calls_v1 RENAME TO calls;
+ALTER TABLE call_events_v1 RENAME TO call_events;
+ALTER TABLE turns_v1 RENAME TO turns;
+CREATE INDEX ix_call_events_call ON call_events (call_id, occurred_at);
+CREATE INDEX ix_calls_started ON calls (started_at);
+CREATE INDEX ix_calls_line_started ON calls (line_id, started_at);
+CREATE INDEX ix_turns_call ON turns (call_id, occurred_at)
+"""
+
+
 def downgrade(schema: str) -> None:
-    raise NotImplementedError("the partitioned call log has no way back to revision 0001")
+    _execute_each(_DOWNGRADE)
+    # The role is cluster-wide (other schemas may grant it too): only this schema's grant goes.
+    op.execute(f'REVOKE USAGE ON SCHEMA "{schema}" FROM {ANALYST_ROLE}')
