@@ -52,17 +52,24 @@ class KeyRateLimiter:
         )
         self._limiter = MovingWindowRateLimiter(self._storage)
         self._service = service
+        self._store_down = False  # logged once per outage, not once per request
 
     async def hit(self, key: str) -> Verdict:
         """Count one request of ``key``; refused when the key is over its limit."""
         ident = hashlib.sha256(key.encode()).hexdigest()[:24]
         try:
-            if await self._limiter.hit(self._item, ident):
-                return Verdict(allowed=True)
-            stats = await self._limiter.get_window_stats(self._item, ident)
+            allowed = await self._limiter.hit(self._item, ident)
+            stats = None if allowed else await self._limiter.get_window_stats(self._item, ident)
         except Exception:
             RATE_LIMIT_UNCHECKED.labels(self._service).inc()
-            log.warning("rate limit store unreachable; request let through")
+            if not self._store_down:
+                log.warning("rate limit store unreachable; requests let through until it is back")
+            self._store_down = True
+            return Verdict(allowed=True)
+        if self._store_down:
+            log.info("rate limit store reachable again")
+            self._store_down = False
+        if stats is None:
             return Verdict(allowed=True)
         RATE_LIMITED.labels(self._service).inc()
         return Verdict(allowed=False, retry_after_s=max(1, int(stats.reset_time - time.time())))
