@@ -3,9 +3,14 @@
 from shared.events.catalog import (
     CallEnded,
     CallStarted,
+    CallState,
+    CallStateChanged,
+    ControlApplied,
     DialogueFallback,
+    DtmfReceived,
     EscalationAssigned,
     EscalationRequested,
+    Evidence,
     HandoffCompleted,
     HandoffFailed,
     Interruption,
@@ -18,6 +23,16 @@ from shared.events.catalog import (
     TurnMetrics,
 )
 from shared.events.commands import ToolCompleted, ToolExecute
+from shared.events.control import (
+    CONTROL_COMMANDS,
+    ControlCommand,
+    Handoff,
+    Hangup,
+    PauseAgent,
+    ResumeAgent,
+    Say,
+    Whisper,
+)
 from shared.events.envelope import Envelope, EventPayload, new_event
 from shared.events.registry import (
     DEFAULT_REGISTRY,
@@ -27,18 +42,30 @@ from shared.events.registry import (
 )
 
 __all__ = [
+    "CONTROL_COMMANDS",
     "DEFAULT_REGISTRY",
     "CallEnded",
     "CallStarted",
+    "CallState",
+    "CallStateChanged",
+    "ControlApplied",
+    "ControlCommand",
     "DialogueFallback",
+    "DtmfReceived",
     "Envelope",
     "EscalationAssigned",
     "EscalationRequested",
     "EventPayload",
     "EventRegistry",
+    "Evidence",
+    "Handoff",
     "HandoffCompleted",
     "HandoffFailed",
+    "Hangup",
     "Interruption",
+    "PauseAgent",
+    "ResumeAgent",
+    "Say",
     "SentimentScored",
     "ToolCall",
     "ToolCompleted",
@@ -49,6 +76,7 @@ __all__ = [
     "TranscriptUser",
     "TurnMetrics",
     "UnknownEventError",
+    "Whisper",
     "decode_envelope",
     "new_event",
 ]

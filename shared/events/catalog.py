@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.envelope import EventPayload
 
@@ -111,12 +111,48 @@ class SentimentScored(EventPayload):
     trend: float | None = None
 
 
-class EscalationRequested(EventPayload):
+# v1, superseded by v2 (evidence and priority); old records are decoded through the upcaster.
+class EscalationRequestedV1(EventPayload):
+    model_config = ConfigDict(extra="ignore", frozen=True, title="EscalationRequested")
+
     event_type = "escalation.requested"
     rule_id: str = Field(max_length=100)
     reasons: list[str] = Field(default_factory=list, max_length=50)
     score: float | None = None
     queue: str | None = Field(default=None, max_length=100)
+
+
+class Evidence(BaseModel):
+    """One signal that made a rule match: which utterances, which value against which bound."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    signal: str = Field(max_length=100)  # e.g. sentiment_trend, asked_for_person, loop
+    detail: str = Field(default="", max_length=500)  # for people; never the caller's words
+    item_ids: list[str] = Field(default_factory=list, max_length=50)
+    value: float | None = None
+    threshold: float | None = None
+
+
+class EscalationRequested(EventPayload):
+    """A rule matched: the caller should go to a person, and this is why."""
+
+    event_type = "escalation.requested"
+    event_version = 2
+    rule_id: str = Field(max_length=100)
+    # Short, human-readable reasons ("asked for a person twice"); never the caller's words.
+    reasons: list[str] = Field(default_factory=list, max_length=50)
+    score: float | None = None
+    queue: str | None = Field(default=None, max_length=100)
+    priority: int = Field(default=0, ge=0, le=100)
+    # The line config's hash that held the rule (rules are versioned with the line file).
+    rules_version: str | None = Field(default=None, max_length=100)
+    evidence: list[Evidence] = Field(default_factory=list, max_length=50)
+
+
+def upcast_escalation_requested_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 -> v2: the added fields take their defaults."""
+    return {**payload, "priority": 0, "rules_version": None, "evidence": []}
 
 
 class EscalationAssigned(EventPayload):
@@ -136,6 +172,36 @@ class HandoffFailed(EventPayload):
     reason: str = Field(max_length=200)
 
 
+CallState = Literal[
+    "listening", "agent_speaking", "tool_running", "on_hold", "with_human", "disconnected"
+]
+
+
+class CallStateChanged(EventPayload):
+    """What the call is doing now (the live session registry and dashboard follow it)."""
+
+    event_type = "call.state_changed"
+    state: CallState
+
+
+class DtmfReceived(EventPayload):
+    """A key the caller pressed on a phone call (digit 0 asks for a person)."""
+
+    event_type = "dtmf.received"
+    digit: str = Field(pattern=r"^[0-9*#A-D]$")
+
+
+class ControlApplied(EventPayload):
+    """The gateway carried out (or refused) a call-control command: the audit trail."""
+
+    event_type = "control.applied"
+    command: str = Field(max_length=50)  # handoff, hangup, say, pause_agent, resume_agent, ...
+    command_id: str = Field(max_length=100)
+    issued_by: str = Field(max_length=200)
+    ok: bool = True
+    detail: str = Field(default="", max_length=500)  # why it was refused; never caller text
+
+
 CALL_EVENTS: tuple[type[EventPayload], ...] = (
     CallStarted,
     CallEnded,
@@ -148,8 +214,12 @@ CALL_EVENTS: tuple[type[EventPayload], ...] = (
     TurnMetrics,
     DialogueFallback,
     SentimentScored,
+    EscalationRequestedV1,
     EscalationRequested,
     EscalationAssigned,
     HandoffCompleted,
     HandoffFailed,
+    CallStateChanged,
+    DtmfReceived,
+    ControlApplied,
 )

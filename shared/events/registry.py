@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from shared.events.catalog import CALL_EVENTS
+from shared.events.catalog import CALL_EVENTS, upcast_escalation_requested_v1
 from shared.events.commands import COMMANDS
+from shared.events.control import CONTROL_COMMANDS
 from shared.events.envelope import Envelope, EventPayload
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -75,7 +76,9 @@ class EventRegistry:
 
 
 def _default_registry() -> EventRegistry:
-    return EventRegistry((*CALL_EVENTS, *COMMANDS))
+    registry = EventRegistry((*CALL_EVENTS, *COMMANDS, *CONTROL_COMMANDS))
+    registry.register_upcaster("escalation.requested", 1, upcast_escalation_requested_v1)
+    return registry
 
 
 DEFAULT_REGISTRY = _default_registry()

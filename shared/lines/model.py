@@ -143,6 +143,26 @@ class EscalationRule(_Strict):
     max_failed_tools: int | None = Field(None, ge=1, le=20)
 
 
+class HandoffSettings(_Strict):
+    """How a caller waits for a person (docs/handoff.md)."""
+
+    # Said when the AI hands over; the caller then holds until an agent picks up.
+    hold_message: str = Field(
+        "Please hold while I connect you with a member of our team.", max_length=500
+    )
+    # No agent accepted within this long: offer a callback and end the call politely.
+    max_wait_s: float = Field(120.0, gt=0, le=3600)
+    # An agent who neither accepts nor declines within this long: the offer goes to the next.
+    offer_timeout_s: float = Field(20.0, gt=0, le=300)
+    no_agent_message: str = Field(
+        "I'm sorry, everyone on our team is busy right now. I've asked them to call you back "
+        "as soon as someone is free. Thank you for calling, goodbye.",
+        max_length=500,
+    )
+    # Phone lines may transfer out instead of bridging to the desk: a number or SIP URI.
+    dial: str | None = Field(None, max_length=200)
+
+
 class DialogueSettings(_Strict):
     """Which dialogue provider serves the line, and its bounds."""
 
@@ -175,6 +195,7 @@ class SupportLine(_Strict):
     flows: list[Flow] = Field(default_factory=list, max_length=200)
     escalation: list[EscalationRule] = Field(default_factory=list, max_length=50)
     human_queue: str = Field("general", max_length=100)
+    handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     retention_days: int = Field(30, ge=1, le=3650)
     # Names the PII redactor must never take for a person's: the company's, its brands'.
     keep_terms: list[str] = Field(default_factory=list, max_length=200)

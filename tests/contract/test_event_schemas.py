@@ -51,3 +51,20 @@ def test_publishing_refuses_to_overwrite_a_changed_schema(tmp_path: Path) -> Non
     with pytest.raises(SchemaChangedError):
         write_schemas(tmp_path)
     assert json.loads(target.read_text())["properties"]["caller"]["maxLength"] == 5
+
+
+def test_an_escalation_requested_v1_record_decodes_as_v2() -> None:
+    from shared.events import Envelope, EscalationRequested
+
+    old = Envelope(
+        type="escalation.requested",
+        version=1,
+        call_id="sess_1",
+        source="session",
+        payload={"rule_id": "anger", "reasons": ["angry"], "score": -0.8, "queue": "tier1"},
+    )
+    decoded = DEFAULT_REGISTRY.decode(old)
+    assert isinstance(decoded, EscalationRequested)
+    assert (decoded.rule_id, decoded.queue, decoded.priority, decoded.evidence) == (
+        "anger", "tier1", 0, []
+    )  # fmt: skip
