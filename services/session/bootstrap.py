@@ -1,20 +1,33 @@
-"""Composition root of the session service.
+"""Composition root of the session service: settings in, a running app out.
 
-Today it holds the Redis connection the session registry will use and answers health checks;
-the registry, escalation rules and agent desk arrive with the session-service issue.
+It consumes ``cc.call-events.v1`` (group ``SESSION_CONSUMER_GROUP``): each event updates the
+live session registry in Redis and the call's escalation signals; what the handlers return
+(``sentiment.scored``, ``escalation.requested``, ``handoff`` commands) is published. The line
+files are watched, so rule changes take effect without a restart.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from services.session import handlers
+from services.session.adapters.redis_registry import RedisSessionRegistry
+from services.session.adapters.yaml_lines import LineBook
+from services.session.entrypoints import http
 from services.session.settings import SessionSettings
 from shared.auth import KeyRing
 from shared.http.app import health_router, install_keyring
+from shared.http.ratelimit import KeyRateLimiter
+from shared.kafka.consumer import ConsumedEvent, ConsumerRunner
+from shared.kafka.producer import BufferedProducer
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: SessionSettings) -> FastAPI:
@@ -23,20 +36,66 @@ def create_app(settings: SessionSettings) -> FastAPI:
         socket_timeout=settings.redis.timeout_s,
         socket_connect_timeout=settings.redis.timeout_s,
     )
+    book = LineBook(settings.lines_dir)
+    registry = RedisSessionRegistry(redis, prefix=settings.redis.key_prefix)
+    producer = BufferedProducer(settings.kafka, client_id=settings.session_id)
+    deps = handlers.SessionDeps(registry=registry, lines=book.lines, source=settings.session_id)
+
+    async def handle(event: ConsumedEvent) -> None:
+        for out in await handlers.handle_call_event(event.envelope, event.payload, deps):
+            producer.publish(settings.kafka.topic(out.topic), out.envelope)
+
+    runner = ConsumerRunner(
+        settings=settings.kafka,
+        group_id=settings.consumer_group,
+        topics=[handlers.CALL_EVENTS_TOPIC],
+        handler=handle,
+        dead_letters=producer,
+    )
+
+    async def watch_lines() -> None:
+        while True:
+            await asyncio.sleep(settings.rules_reload_s)
+            if await asyncio.to_thread(book.reload_if_changed):
+                deps.lines = book.lines
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await producer.start()
+        consuming = asyncio.create_task(runner.run(), name="session-consumer")
+        watching = asyncio.create_task(watch_lines(), name="line-watcher")
         try:
             yield
         finally:
+            watching.cancel()
+            runner.stop()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(consuming, settings.kafka.record_timeout_s + 15)
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
+            await producer.close()
             await redis.aclose()
 
     async def redis_answers() -> bool:
         return bool(await redis.ping())
 
+    async def consumer_running() -> bool:
+        return runner.running and not runner.stalled
+
     app = FastAPI(title="Switchboard session", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.redis = redis
+    app.state.registry = registry
+    app.state.line_book = book
+    app.state.deps = deps
+    app.state.runner = runner
+    app.state.rate_limiter = KeyRateLimiter(
+        settings.redis.url.get_secret_value(),
+        settings.auth.rate_limit,
+        service="session",
+        key_prefix=settings.redis.key_prefix,
+    )
     install_keyring(app, KeyRing.from_spec(settings.auth.key_hashes))
-    app.include_router(health_router({"redis": redis_answers}))
+    app.include_router(health_router({"redis": redis_answers, "kafka": consumer_running}))
+    app.include_router(http.router)
     return app

@@ -1,0 +1,121 @@
+"""The session service's handlers over call events: the live registry, escalation, handoff.
+
+``handle_call_event`` runs for every record of ``cc.call-events.v1`` (at least once, in order
+per call). It updates the call's registry entry, feeds the escalation engine, and returns what
+must be published: ``sentiment.scored`` and ``escalation.requested`` facts, and on an escalation
+the ``handoff`` command that puts the caller on hold for a person. It publishes nothing itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from services.session.domain.registry import LiveSession, apply_event
+from services.session.ports import EscalationEngine, HandoffQueue, SessionRegistry
+from shared.events import (
+    CallEnded,
+    Envelope,
+    EscalationRequested,
+    EventPayload,
+    Handoff,
+    new_event,
+)
+from shared.kafka.errors import DependencyUnavailableError
+from shared.lines import SupportLine
+
+log = logging.getLogger(__name__)
+
+CALL_EVENTS_TOPIC = "cc.call-events.v1"
+CALL_CONTROL_TOPIC = "cc.call-control.v1"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A record to publish: ``topic`` is the logical topic name."""
+
+    topic: str
+    envelope: Envelope
+
+
+@dataclass
+class SessionDeps:
+    registry: SessionRegistry
+    lines: dict[str, SupportLine]
+    source: str  # this instance's id, the ``source`` of what it publishes
+    engine: EscalationEngine | None = None
+    queue: HandoffQueue | None = None
+    # Calls this process escalated (bounded by the engine's own bound on tracked calls).
+    escalated: set[str] = field(default_factory=set)
+
+
+async def handle_call_event(
+    envelope: Envelope, payload: EventPayload, deps: SessionDeps
+) -> list[Outgoing]:
+    """Update the registry and the escalation signals for one call event."""
+    if envelope.source == deps.source:
+        return []  # our own sentiment/escalation facts: already applied when produced
+    await _update_registry(envelope, payload, deps)
+    out: list[Outgoing] = []
+    if deps.engine is not None:
+        for fact in deps.engine.observe(envelope, payload):
+            if isinstance(fact, EscalationRequested):
+                out.extend(await _escalate(envelope, fact, deps))
+            else:
+                out.append(_fact(envelope, fact, deps))
+                await _update_registry(out[-1].envelope, fact, deps)
+    if isinstance(payload, CallEnded):
+        if deps.engine is not None:
+            deps.engine.forget(envelope.call_id)
+        if deps.queue is not None:
+            await deps.queue.caller_left(envelope.call_id)
+        deps.escalated.discard(envelope.call_id)
+    return out
+
+
+async def _escalate(
+    envelope: Envelope, fact: EscalationRequested, deps: SessionDeps
+) -> list[Outgoing]:
+    """An escalation, at most once per call (also across a restart: the registry remembers)."""
+    call_id = envelope.call_id
+    current = await _get(call_id, deps)
+    if call_id in deps.escalated or (current is not None and current.escalation):
+        return []
+    deps.escalated.add(call_id)
+    line = deps.lines.get(envelope.line_id)
+    queue = fact.queue or (line.human_queue if line else "general")
+    fact = fact.model_copy(update={"queue": queue})
+    requested = _fact(envelope, fact, deps)
+    await _update_registry(requested.envelope, fact, deps)
+    hold = line.handoff.hold_message if line else None
+    command = Handoff(issued_by=f"rule:{fact.rule_id}", queue=queue, say=hold)
+    log.info("escalating a call", extra={"call_id": call_id, "rule": fact.rule_id})
+    if deps.queue is not None:
+        await deps.queue.enqueue(requested.envelope, fact)
+    return [requested, Outgoing(CALL_CONTROL_TOPIC, _envelope(envelope, command, deps))]
+
+
+def _fact(envelope: Envelope, fact: EventPayload, deps: SessionDeps) -> Outgoing:
+    return Outgoing(CALL_EVENTS_TOPIC, _envelope(envelope, fact, deps))
+
+
+def _envelope(about: Envelope, payload: EventPayload, deps: SessionDeps) -> Envelope:
+    return new_event(payload, call_id=about.call_id, line_id=about.line_id, source=deps.source)
+
+
+async def _get(call_id: str, deps: SessionDeps) -> LiveSession | None:
+    try:
+        return await deps.registry.get(call_id)
+    except Exception as exc:
+        raise DependencyUnavailableError("session registry (Redis) unavailable") from exc
+
+
+async def _update_registry(envelope: Envelope, payload: EventPayload, deps: SessionDeps) -> None:
+    current = await _get(envelope.call_id, deps)
+    updated = apply_event(current, envelope, payload)
+    if updated is None:
+        return
+    try:
+        await deps.registry.put(updated)
+    except Exception as exc:
+        raise DependencyUnavailableError("session registry (Redis) unavailable") from exc

@@ -1,0 +1,38 @@
+"""The session service's ports."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from services.session.domain.registry import LiveSession
+from shared.events import Envelope, EscalationRequested, EventPayload
+
+
+class SessionRegistry(Protocol):
+    """Live calls by id, outside the process (several session instances share it)."""
+
+    async def get(self, call_id: str) -> LiveSession | None: ...
+
+    async def put(self, session: LiveSession) -> None: ...
+
+    async def list(self, *, limit: int) -> list[LiveSession]: ...
+
+    async def checkpoint(self, call_id: str) -> dict[str, Any] | None: ...
+
+
+class EscalationEngine(Protocol):
+    """Per-call signals and the line's rules (``domain.rules``)."""
+
+    def observe(self, envelope: Envelope, payload: EventPayload) -> list[EventPayload]:
+        """``sentiment.scored`` facts, and at most one ``escalation.requested`` per call."""
+        ...
+
+    def forget(self, call_id: str) -> None: ...
+
+
+class HandoffQueue(Protocol):
+    """The human-agent queue (the agent desk)."""
+
+    async def enqueue(self, envelope: Envelope, escalation: EscalationRequested) -> None: ...
+
+    async def caller_left(self, call_id: str) -> None: ...
