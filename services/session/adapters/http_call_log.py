@@ -1,0 +1,68 @@
+"""Stored calls read from the analytics API (``/v1/calls``), for rule backtests.
+
+Bounded: at most ``max_calls`` calls per backtest, pages of 200, each request within
+``timeout_s``; an analytics API that is down or refuses the key is reported as
+``CallLogUnavailableError`` (the backtest endpoint answers 502), never retried in a loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+PAGE = 200
+
+
+class CallLogUnavailableError(RuntimeError):
+    """The analytics API could not be read (down, refused the key, or answered nonsense)."""
+
+
+class AnalyticsCallLog:
+    def __init__(self, base_url: str, key: str | None, *, timeout_s: float = 10.0) -> None:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._client = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout_s)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def calls(
+        self, *, since: datetime, until: datetime, line_id: str | None, max_calls: int
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Each stored call in the range with its timeline, newest first, up to ``max_calls``."""
+        params: dict[str, Any] = {
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+            "limit": min(PAGE, max_calls),
+        }
+        if line_id:
+            params["line_id"] = line_id
+        seen = 0
+        while seen < max_calls:
+            page = await self._get("/v1/calls", params)
+            for summary in page.get("calls") or []:
+                if seen >= max_calls:
+                    return
+                seen += 1
+                yield await self._get(f"/v1/calls/{summary['call_id']}", None)
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+            params["cursor"] = cursor
+
+    async def _get(self, path: str, params: dict[str, Any] | None) -> dict[str, Any]:
+        try:
+            response = await self._client.get(path, params=params)
+        except httpx.HTTPError as exc:
+            raise CallLogUnavailableError("the analytics API did not answer") from exc
+        if response.status_code != 200:
+            raise CallLogUnavailableError(f"the analytics API answered {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise CallLogUnavailableError("the analytics API answered something not JSON") from exc
+        if not isinstance(body, dict):
+            raise CallLogUnavailableError("the analytics API answered something unexpected")
+        return body
