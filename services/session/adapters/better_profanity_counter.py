@@ -21,7 +21,8 @@ _MASKED = re.compile(r"\b[a-z]\*{2,}[a-z]*|\*{3,}", re.IGNORECASE)
 # Entries of the library's list that are not swearing on a support line.
 NOT_SWEARING: frozenset[str] = frozenset(
     """
-    god omg hell damn crap lmao dummy dopey doofus fat ugly stupid weirdo trashy vulgar suck
+    god omg hell damn crap goddamn goddam goddammit goddamned godamn godamnit god-dam god-damned
+    lmao dummy dopey doofus fat ugly stupid weirdo trashy vulgar suck
     sucked sucking screw screwed screwing jerked strip stroke pot pawn rum vodka weed hooch
     hookah organ oral maxi undies pantie panties panty virgin tramp slave sniper uzi kill murder
     napalm seaman seamen sandbar revue racy steamy stoned thrust tinkle toots wad woody willy

@@ -65,6 +65,8 @@ CALM: tuple[str, ...] = (
     "can I cancel my order please",
     "it's a bit disappointing but these things happen",
     "one of the items was missing from the box",
+    "the quality is awful, it fell apart",
+    "this product is terrible, it stopped working",
     "I was charged twice for the same order",
     "okay, what do I need to do next",
     "am I talking to a real person",
