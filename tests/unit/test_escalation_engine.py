@@ -324,3 +324,33 @@ def test_an_escalation_already_on_the_topic_stops_further_ones() -> None:
 
     call.send(EscalationRequested(rule_id="flow"))
     assert not _escalations(call.send(DtmfReceived(digit="0")))
+
+
+def test_lines_given_as_a_callable_are_read_at_each_event() -> None:
+    book = {"l1": _line({"signal": "dtmf_zero", "threshold": 2})}
+    call = Call(EscalationEngine(FakeScorer(), lambda: book, FakeProfanity()))
+
+    assert not _escalations(call.send(DtmfReceived(digit="0")))
+    book = {"l1": _line({"signal": "dtmf_zero", "threshold": 1})}  # a reload
+    assert _escalations(call.send(DtmfReceived(digit="5")))
+
+
+def test_the_engine_serves_the_backtest_of_stored_calls() -> None:
+    from services.session.domain.backtest import backtest
+
+    line = _line({"signal": "asked_for_person", "threshold": 1})
+    stored = {
+        "call_id": "old",
+        "line_id": "l1",
+        "started_at": "2025-01-01T10:00:00Z",
+        "timeline": [
+            {"type": "turn", "role": "user", "text": "where is my order", "item_id": "u1"},
+            {"type": "turn", "role": "agent", "text": "Which order?", "item_id": "a1"},
+            {"type": "turn", "role": "user", "text": "get me a human", "item_id": "u2"},
+        ],
+    }
+
+    report = backtest([stored], lambda: _engine(line))
+
+    [found] = report.would_escalate
+    assert found.rule_id == "r1" and found.caller_turn == 2 and report.newly_escalated == 1

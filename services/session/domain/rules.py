@@ -9,7 +9,7 @@ Reasons and evidence describe signals (counts, scores, item ids), never the call
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from services.session.domain.signals import CallSignals, Measurement, slope
@@ -101,6 +101,10 @@ def evaluate(rule: EscalationRule, signals: CallSignals) -> Match | None:
     )
 
 
+def _fixed(lines: dict[str, SupportLine]) -> Callable[[], Mapping[str, SupportLine]]:
+    return lambda: lines
+
+
 class EscalationEngine:
     """Signals and rules for every live call; one instance per session-service process.
 
@@ -112,14 +116,16 @@ class EscalationEngine:
     def __init__(
         self,
         scorer: SentimentScorer,
-        lines: Mapping[str, SupportLine],
+        lines: Mapping[str, SupportLine] | Callable[[], Mapping[str, SupportLine]],
         profanity: ProfanityCounter,
         *,
         max_calls: int = MAX_CALLS,
     ) -> None:
         self._scorer = scorer
         self._profanity = profanity
-        self._lines = dict(lines)
+        # A callable is read at every event: lines reloaded while calls run take effect at once
+        # (``lambda: line_book.lines``); a mapping is fixed.
+        self._lines = lines if callable(lines) else _fixed(dict(lines))
         self._max_calls = max_calls
         self._calls: OrderedDict[str, _Call] = OrderedDict()
 
@@ -139,7 +145,7 @@ class EscalationEngine:
         call = self._call(envelope, payload)
         signals = call.signals
         signals.tick(envelope.occurred_at)
-        line = self._lines.get(call.line_id)
+        line = self._lines().get(call.line_id)
         out: list[EventPayload] = []
         if isinstance(payload, TranscriptUser):
             score = max(-1.0, min(1.0, float(self._scorer.score(payload.text))))
