@@ -36,3 +36,20 @@ class HandoffQueue(Protocol):
     async def enqueue(self, envelope: Envelope, escalation: EscalationRequested) -> None: ...
 
     async def caller_left(self, call_id: str) -> None: ...
+
+
+class SentimentScorer(Protocol):
+    """Scores one caller utterance: -1 (angry, upset) .. 0 (neutral) .. 1 (pleased).
+
+    Synchronous and safe to call from several threads at once (an async caller runs it in a
+    thread). The score is about the caller's mood towards the service: a calm complaint about
+    a product is mildly negative at most, frustration with the service is strongly negative.
+    """
+
+    def score(self, text: str) -> float: ...
+
+
+class ProfanityCounter(Protocol):
+    """Counts swear words in one utterance. Synchronous, thread-safe."""
+
+    def count(self, text: str) -> int: ...

@@ -1,5 +1,13 @@
 """Support lines and tool specs: the config every service reads (``config/``)."""
 
+from shared.lines.escalation import (
+    SIGNALS,
+    Condition,
+    EscalationRule,
+    InnerGroup,
+    SignalSpec,
+    When,
+)
 from shared.lines.loading import (
     DEFAULT_LINES_DIR,
     DEFAULT_TOOLS_DIR,
@@ -9,7 +17,6 @@ from shared.lines.loading import (
 )
 from shared.lines.model import (
     DialogueSettings,
-    EscalationRule,
     Flow,
     FlowSlot,
     HandoffSettings,
@@ -21,15 +28,20 @@ from shared.lines.model import (
 __all__ = [
     "DEFAULT_LINES_DIR",
     "DEFAULT_TOOLS_DIR",
+    "SIGNALS",
+    "Condition",
     "DialogueSettings",
     "EscalationRule",
     "Flow",
     "FlowSlot",
     "HandoffSettings",
     "HttpCall",
+    "InnerGroup",
     "LineConfigError",
+    "SignalSpec",
     "SupportLine",
     "ToolSpec",
+    "When",
     "load_lines",
     "load_tool_specs",
 ]

@@ -16,6 +16,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.lines.escalation import EscalationRule, check_unique_ids
+
 TOOL_NAME = r"^[a-z][a-z0-9_]{0,63}$"
 # Placeholders in HTTP templates: {argument} from the tool call, ${ENV_NAME} from the environment.
 ARGUMENT_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
@@ -132,17 +134,6 @@ class Flow(_Strict):
         return value
 
 
-class EscalationRule(_Strict):
-    """When to hand the caller to a person (the session service evaluates these)."""
-
-    id: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")
-    description: str = Field("", max_length=500)
-    keywords: list[str] = Field(default_factory=list, max_length=100)
-    sentiment_below: float | None = Field(None, ge=-1, le=1)
-    sentiment_turns: int = Field(2, ge=1, le=20)
-    max_failed_tools: int | None = Field(None, ge=1, le=20)
-
-
 class HandoffSettings(_Strict):
     """How a caller waits for a person (docs/handoff.md)."""
 
@@ -193,6 +184,7 @@ class SupportLine(_Strict):
     dialogue: DialogueSettings = Field(default_factory=DialogueSettings)
     tools: list[ToolSpec] = Field(default_factory=list, max_length=100)
     flows: list[Flow] = Field(default_factory=list, max_length=200)
+    # When to hand the caller to a person (shared/lines/escalation.py, docs/handoff.md 1.1).
     escalation: list[EscalationRule] = Field(default_factory=list, max_length=50)
     human_queue: str = Field("general", max_length=100)
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
@@ -210,6 +202,7 @@ class SupportLine(_Strict):
         for flow in self.flows:
             if flow.tool is not None and flow.tool not in names:
                 raise ValueError(f"flow {flow.intent!r} uses tool {flow.tool!r}, not on this line")
+        check_unique_ids(self.escalation)
         return self
 
     def tool(self, name: str) -> ToolSpec | None:

