@@ -57,6 +57,8 @@ class WaitingCall:
     offer_timeout_s: float
     reasons: tuple[str, ...] = ()
     evidence: tuple[dict[str, Any], ...] = ()
+    # Where the agent's browser bridges in (the call's gateway, from call.started).
+    gateway_url: str = ""
     offer: Offer | None = None
     # Agents who declined or let the offer time out, with when: not re-offered until later.
     passed_by: dict[str, float] = field(default_factory=dict)
@@ -117,6 +119,7 @@ class AssignCall:
     line_id: str
     queue: str
     agent_id: str
+    gateway_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -249,7 +252,7 @@ class QueueRouter:
         agent.call_id = call.call_id
         agent.missed_in_row = 0
         self.assigned[call.call_id] = Assignment(call, agent_id, now)
-        return [AssignCall(call.call_id, call.line_id, call.queue, agent_id)]
+        return [AssignCall(call.call_id, call.line_id, call.queue, agent_id, call.gateway_url)]
 
     def decline(self, agent_id: str, offer_id: str, now: float) -> list[Decision]:
         agent = self.agents.get(agent_id)
