@@ -320,3 +320,49 @@ async def test_a_caller_who_hangs_up_has_the_offer_withdrawn(infra, unique) -> N
             withdrawn = await receive(alice, "offer.withdrawn")
             assert withdrawn["offer_id"] == offer["offer_id"]
             assert withdrawn["reason"] == "caller_left"
+
+
+async def test_the_agent_ends_the_call_and_is_free_for_the_next(infra, unique) -> None:
+    async with running_desk(infra.redis_url, f"t{unique}:") as stack:
+        async with signed_in(stack, "alice") as alice:
+            await stack.escalate("call-1", queue="retail-support", priority=0)
+            await stack.escalate("call-2", queue="retail-support", priority=0)
+            offer = await receive(alice, "offer")
+            await alice.send(json.dumps({"type": "accept", "offer_id": offer["offer_id"]}))
+            await receive(alice, "assigned")
+            stack.desk.bridged("call-1")
+            assert await nothing_of(alice, "offer")  # busy: call-2 waits
+            await alice.send(json.dumps({"type": "end", "call_id": "call-2"}))
+            assert (await receive(alice, "error"))["code"] == "not_your_call"
+            await alice.send(json.dumps({"type": "end", "call_id": "call-1"}))
+            assert (await receive(alice, "call.ended"))["call_id"] == "call-1"
+            [(topic, hangup)] = stack.publisher.of_type("hangup")
+            assert topic == "cc.call-control.v1" and hangup.call_id == "call-1"
+            assert DEFAULT_REGISTRY.decode(hangup) == Hangup(
+                issued_by="desk:alice", reason="agent_ended"
+            )
+            assert (await receive(alice, "offer"))["call_id"] == "call-2"
+
+
+async def test_a_second_sign_in_replaces_the_first_and_keeps_the_offer(infra, unique) -> None:
+    async with running_desk(infra.redis_url, f"t{unique}:") as stack:
+        async with signed_in(stack, "alice") as first:
+            await stack.escalate("call-1", queue="retail-support", priority=0)
+            await receive(first, "offer")
+            async with signed_in(stack, "alice") as second:
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    while True:
+                        await asyncio.wait_for(first.recv(), 3)
+                assert closed.value.rcvd is not None
+                assert closed.value.rcvd.reason == "signed_in_elsewhere"
+                assert (await receive(second, "offer"))["call_id"] == "call-1"
+
+
+async def test_an_oversized_message_closes_1009(infra, unique) -> None:
+    async with running_desk(infra.redis_url, f"t{unique}:") as stack:
+        async with signed_in(stack, "alice") as alice:
+            await alice.send(json.dumps({"type": "status", "pad": "x" * 10_000}))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(alice.recv(), 3)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009

@@ -17,8 +17,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 
+from services.session.desk_connection import DeskConnection
 from services.session.domain.agents import AgentConfig
-from services.session.handoff_desk import DeskConnection, HandoffDesk
+from services.session.handoff_desk import HandoffDesk
 
 log = logging.getLogger(__name__)
 
