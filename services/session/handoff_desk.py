@@ -34,7 +34,7 @@ from services.session.domain.routing import (
     WaitingCall,
     WithdrawOffer,
 )
-from services.session.ports import CallContext, Clock, Publisher
+from services.session.ports import CallContext, Clock, Publisher, SessionRegistry
 from shared.bridge_tokens import BridgeGrant, issue_bridge_token
 from shared.events import (
     Envelope,
@@ -83,6 +83,7 @@ class HandoffDesk:
         lines: Mapping[str, SupportLine],
         source: str,
         redis_prefix: str = "",
+        registry: SessionRegistry | None = None,
         topics: DeskTopics | None = None,
         limits: RoutingLimits | None = None,
         tick_s: float = TICK_S,
@@ -93,7 +94,9 @@ class HandoffDesk:
         self._publisher = publisher
         self._context = context
         self._clock = clock
-        self._lines = lines
+        # Replace it when the line files reload (as ``SessionDeps.lines`` is).
+        self.lines = lines
+        self._registry = registry
         self._source = source
         self._prefix = redis_prefix
         self._topics = topics or DeskTopics()
@@ -130,10 +133,19 @@ class HandoffDesk:
     # From the call-event consumer -------------------------------------------------------------
 
     async def enqueue(
-        self, envelope: Envelope, escalation: EscalationRequested, *, gateway_url: str
+        self,
+        envelope: Envelope,
+        escalation: EscalationRequested,
+        *,
+        gateway_url: str | None = None,
     ) -> None:
-        """An escalated call starts waiting for a person (a repeated one is ignored)."""
-        line = self._lines.get(envelope.line_id)
+        """An escalated call starts waiting for a person (a repeated one is ignored).
+
+        ``gateway_url`` is the call's gateway (``call.started`` attributes); without it, it is
+        read from the live session registry."""
+        if gateway_url is None:
+            gateway_url = await self._gateway_url_of(envelope.call_id)
+        line = self.lines.get(envelope.line_id)
         handoff = line.handoff if line is not None else HandoffSettings()
         queue = escalation.queue or (line.human_queue if line is not None else "general")
         now = self._clock.monotonic()
@@ -155,6 +167,16 @@ class HandoffDesk:
             self._give_up(GiveUp(call.call_id, call.line_id, queue, "no_gateway_url"))
             return
         await self._carry_out(self.router.enqueue(call, now))
+
+    async def _gateway_url_of(self, call_id: str) -> str:
+        if self._registry is None:
+            return ""
+        try:
+            session = await self._registry.get(call_id)
+        except Exception:
+            log.warning("session registry unavailable for a handoff", extra={"call_id": call_id})
+            return ""
+        return session.gateway_url if session is not None else ""
 
     async def caller_left(self, call_id: str) -> None:
         await self._carry_out(self.router.caller_left(call_id, self._clock.monotonic()))
@@ -326,7 +348,7 @@ class HandoffDesk:
         )
 
     def _give_up(self, decision: GiveUp) -> None:
-        line = self._lines.get(decision.line_id)
+        line = self.lines.get(decision.line_id)
         handoff = line.handoff if line is not None else HandoffSettings()
         call_id, line_id = decision.call_id, decision.line_id
         self._publish(

@@ -22,10 +22,13 @@ import websockets
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from services.session.adapters.redis_registry import RedisSessionRegistry
 from services.session.domain.agents import AgentConfig, AgentDirectory
+from services.session.domain.registry import LiveSession
 from services.session.entrypoints import desk as desk_entrypoint
 from services.session.entrypoints.desk import desk_router
 from services.session.handoff_desk import HandoffDesk
+from services.session.ports import HandoffQueue
 from shared.auth import hash_key
 from shared.bridge_tokens import redeem_bridge_token
 from shared.events import (
@@ -139,6 +142,7 @@ async def running_desk(redis_url: str, prefix: str) -> AsyncIterator[Stack]:
         lines={"demo-retail": LINE},
         source="session-test",
         redis_prefix=prefix,
+        registry=RedisSessionRegistry(redis, prefix=prefix),
         tick_s=0.05,
     )
     app = FastAPI()
@@ -366,3 +370,27 @@ async def test_an_oversized_message_closes_1009(infra, unique) -> None:
                 while True:
                     await asyncio.wait_for(alice.recv(), 3)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+async def test_without_a_gateway_url_the_desk_reads_it_from_the_session_registry(
+    infra, unique
+) -> None:
+    async with running_desk(infra.redis_url, f"t{unique}:") as stack:
+        queue: HandoffQueue = stack.desk  # what the session handlers call
+        registry = RedisSessionRegistry(stack.redis, prefix=stack.prefix)
+        await registry.put(LiveSession(call_id="call-1", gateway_url="http://gw-2.test:9000"))
+        escalation = EscalationRequested(rule_id="r", queue="retail-support")
+        envelope = new_event(escalation, call_id="call-1", line_id="demo-retail", source="s")
+        async with signed_in(stack, "alice") as alice:
+            await queue.enqueue(envelope, escalation)
+            offer = await receive(alice, "offer")
+            await alice.send(json.dumps({"type": "accept", "offer_id": offer["offer_id"]}))
+            assigned = await receive(alice, "assigned")
+            assert assigned["bridge_url"].startswith("http://gw-2.test:9000/v1/bridge?token=brg_")
+            # A call the registry does not know cannot be bridged: given up at once.
+            escalation = EscalationRequested(rule_id="r", queue="retail-support")
+            unknown = new_event(escalation, call_id="call-2", line_id="demo-retail", source="s")
+            await queue.enqueue(unknown, escalation)
+            [(_, failed)] = stack.publisher.of_type("handoff.failed")
+            assert failed.call_id == "call-2"
+            assert DEFAULT_REGISTRY.decode(failed) == HandoffFailed(reason="no_gateway_url")
