@@ -316,14 +316,21 @@ class QueueRouter:
     def route(self, now: float) -> list[Decision]:
         """Offer each waiting call without an offer, best first, to the best free agent."""
         decisions: list[Decision] = []
+        # Only free agents matter: with none, routing costs one pass over the agents.
+        free = [a for a in self.agents.values() if a.free]
+        if not free:
+            return decisions
         pending = sorted(
             (c for c in self.waiting.values() if c.offer is None),
             key=lambda c: (-c.priority, c.enqueued_at, c.call_id),
         )
         for call in pending:
-            agent = self._best_agent_for(call, now)
+            if not free:
+                break
+            agent = self._best_agent_for(call, free, now)
             if agent is None:
                 continue
+            free.remove(agent)
             self._offers += 1
             offer = Offer(
                 f"ofr_{self._offers}",
@@ -354,12 +361,13 @@ class QueueRouter:
 
     # Internals ------------------------------------------------------------------------------
 
-    def _best_agent_for(self, call: WaitingCall, now: float) -> AgentState | None:
+    def _best_agent_for(
+        self, call: WaitingCall, free: list[AgentState], now: float
+    ) -> AgentState | None:
         candidates = [
             a
-            for a in self.agents.values()
-            if a.free
-            and call.queue in a.queues
+            for a in free
+            if call.queue in a.queues
             and now - call.passed_by.get(a.agent_id, float("-inf")) >= call.offer_timeout_s
         ]
         return min(candidates, key=lambda a: (a.idle_since, a.agent_id), default=None)
