@@ -132,6 +132,7 @@ def _print_summary(specs: list[ServiceSpec]) -> None:
         ("call log API", f"{base}:{port['analytics']}/v1/calls/{{id}}  (Bearer $ANALYST_KEY)"),
         ("API docs", "  ".join(f"{base}:{port[n]}/docs" for n in DOCS)),
         ("softphone page", f"{base}:{port['gateway']}/  (paste GATEWAY_KEY)"),
+        ("agent desk", f"{base}:{port['session']}/desk  (paste DESK_KEY)"),
         ("dashboard", f"{base}:{port['analytics']}/dashboard  (not built yet)"),
         (
             "dialogue model",

@@ -114,6 +114,7 @@ def child_environment(
             "DATABASE_URL": infra.database_url,
             "REDIS_URL": infra.redis_url,
             "AUTH_KEY_HASHES": devkeys.key_hashes(keys),
+            "DESK_KEY_HASH": devkeys.desk_key_hash(keys),
             "TWILIO_AUTH_TOKEN": keys["TWILIO_AUTH_TOKEN"],
             "PYTHONUNBUFFERED": "1",
         }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from services.session.domain.registry import LiveSession
@@ -53,3 +55,38 @@ class ProfanityCounter(Protocol):
     """Counts swear words in one utterance. Synchronous, thread-safe."""
 
     def count(self, text: str) -> int: ...
+
+
+# The agent desk's ports (services/session/handoff_desk.py). The Kafka producer is a Publisher as
+# it is; the integrator implements CallContext.
+
+
+class Publisher(Protocol):
+    def publish(self, topic: str, envelope: Envelope) -> bool:
+        """Queue the envelope for ``topic``; False when it was dropped (buffer full, closed)."""
+        ...
+
+
+class CallContext(Protocol):
+    async def describe(self, call_id: str) -> dict[str, Any]:
+        """What an agent sees in an offer: ``summary`` (str), ``transcript`` ([{role, text}])
+        and anything else useful; redacted (never the raw words of the caller)."""
+        ...
+
+
+class Clock(Protocol):
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back (routing times)."""
+        ...
+
+    def wall(self) -> datetime:
+        """The time of day, UTC (event times, deadlines)."""
+        ...
+
+
+class SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def wall(self) -> datetime:
+        return datetime.now(UTC)

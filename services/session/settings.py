@@ -43,7 +43,11 @@ class SessionSettings(BaseSettings):
     )
     # A backtest reads at most this many calls (each is one request to the analytics API).
     backtest_max_calls: int = Field(2_000, ge=1, le=100_000)
-
+    # The agent desk's agents, queues and key hashes (docs/handoff.md section 4).
+    agents_file: Path = Field(
+        Path(__file__).resolve().parents[2] / "config" / "agents.yaml",
+        validation_alias=AliasChoices("SESSION_AGENTS_FILE"),
+    )
     http: HttpSettings = Field(default_factory=HttpSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)

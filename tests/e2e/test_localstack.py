@@ -90,6 +90,7 @@ async def test_make_up_twice_then_a_call_then_make_down(
             "SUPERVISOR_KEY",
             "ADMIN_KEY",
             "TWILIO_AUTH_TOKEN",
+            "DESK_KEY",
         } <= set(keys)
 
         session_id = await text_call(ports["gateway"], keys["GATEWAY_KEY"])
