@@ -17,9 +17,18 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from services.session import handlers
+from services.session.adapters.agents_yaml import load_agents
+from services.session.adapters.better_profanity_counter import BetterProfanityCounter
+from services.session.adapters.http_call_log import AnalyticsCallContext, AnalyticsCallLog
+from services.session.adapters.minilm_sentiment import VaderMiniLmSentimentScorer
 from services.session.adapters.redis_registry import RedisSessionRegistry
 from services.session.adapters.yaml_lines import LineBook
-from services.session.entrypoints import http
+from services.session.domain.agents import AgentDirectory
+from services.session.domain.rules import EscalationEngine
+from services.session.entrypoints import backtest, http
+from services.session.entrypoints.desk import desk_router
+from services.session.handoff_desk import DeskTopics, HandoffDesk
+from services.session.ports import SystemClock
 from services.session.settings import SessionSettings
 from shared.auth import KeyRing
 from shared.http.app import health_router, install_keyring
@@ -39,11 +48,46 @@ def create_app(settings: SessionSettings) -> FastAPI:
     book = LineBook(settings.lines_dir)
     registry = RedisSessionRegistry(redis, prefix=settings.redis.key_prefix)
     producer = BufferedProducer(settings.kafka, client_id=settings.session_id)
-    deps = handlers.SessionDeps(registry=registry, lines=book.lines, source=settings.session_id)
+    # About a second and 100 MB once per process: the embedding model and the word lists.
+    scorer = VaderMiniLmSentimentScorer()
+    profanity = BetterProfanityCounter()
+    engine = EscalationEngine(scorer, lambda: book.lines, profanity)
+    analytics_key = settings.analytics_key.get_secret_value() if settings.analytics_key else None
+    call_log = AnalyticsCallLog(settings.analytics_url, analytics_key)
+    topic = settings.kafka.topic
+    desk = HandoffDesk(
+        agents=AgentDirectory(load_agents(settings.agents_file).agents),
+        redis=redis,
+        publisher=producer,
+        context=AnalyticsCallContext(call_log),
+        clock=SystemClock(),
+        lines=book.lines,
+        source=settings.session_id,
+        redis_prefix=settings.redis.key_prefix,
+        registry=registry,
+        topics=DeskTopics(
+            call_events=topic(handlers.CALL_EVENTS_TOPIC),
+            call_control=topic(handlers.CALL_CONTROL_TOPIC),
+            tool_requests=topic("cc.tool-requests.v1"),
+        ),
+    )
+    deps = handlers.SessionDeps(
+        registry=registry, lines=book.lines, source=settings.session_id, engine=engine, queue=desk
+    )
 
     async def handle(event: ConsumedEvent) -> None:
-        for out in await handlers.handle_call_event(event.envelope, event.payload, deps):
-            producer.publish(settings.kafka.topic(out.topic), out.envelope)
+        results = await handlers.handle_call_event(event.envelope, event.payload, deps)
+        for out in results:
+            if isinstance(out, handlers.Outgoing):
+                producer.publish(settings.kafka.topic(out.topic), out.envelope)
+        if any(isinstance(out, handlers.Enqueue) for out in results):
+            # The handoff command first; a broker too slow for that must not keep the caller
+            # from the queue (the gateway still gets the command when the broker catches up).
+            with contextlib.suppress(TimeoutError):
+                await producer.flush(settings.kafka.request_timeout_s)
+        for out in results:
+            if isinstance(out, handlers.Enqueue):
+                await desk.enqueue(out.envelope, out.escalation)
 
     runner = ConsumerRunner(
         settings=settings.kafka,
@@ -57,11 +101,12 @@ def create_app(settings: SessionSettings) -> FastAPI:
         while True:
             await asyncio.sleep(settings.rules_reload_s)
             if await asyncio.to_thread(book.reload_if_changed):
-                deps.lines = book.lines
+                deps.lines = desk.lines = book.lines
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await producer.start()
+        await desk.start()
         consuming = asyncio.create_task(runner.run(), name="session-consumer")
         watching = asyncio.create_task(watch_lines(), name="line-watcher")
         try:
@@ -73,7 +118,9 @@ def create_app(settings: SessionSettings) -> FastAPI:
                 await asyncio.wait_for(consuming, settings.kafka.record_timeout_s + 15)
             with contextlib.suppress(asyncio.CancelledError):
                 await watching
+            await desk.aclose()
             await producer.close()
+            await call_log.aclose()
             await redis.aclose()
 
     async def redis_answers() -> bool:
@@ -89,6 +136,10 @@ def create_app(settings: SessionSettings) -> FastAPI:
     app.state.line_book = book
     app.state.deps = deps
     app.state.runner = runner
+    app.state.desk = desk
+    app.state.call_log = call_log
+    app.state.scorer = scorer
+    app.state.profanity = profanity
     app.state.rate_limiter = KeyRateLimiter(
         settings.redis.url.get_secret_value(),
         settings.auth.rate_limit,
@@ -98,4 +149,6 @@ def create_app(settings: SessionSettings) -> FastAPI:
     install_keyring(app, KeyRing.from_spec(settings.auth.key_hashes))
     app.include_router(health_router({"redis": redis_answers, "kafka": consumer_running}))
     app.include_router(http.router)
+    app.include_router(backtest.router)
+    app.include_router(desk_router(desk))
     return app

@@ -3,11 +3,13 @@
 ``handle_call_event`` runs for every record of ``cc.call-events.v1`` (at least once, in order
 per call). It updates the call's registry entry, feeds the escalation engine, and returns what
 must be published: ``sentiment.scored`` and ``escalation.requested`` facts, and on an escalation
-the ``handoff`` command that puts the caller on hold for a person. It publishes nothing itself.
+the ``handoff`` command that puts the caller on hold for a person, then the call's place in the
+human-agent queue (``Enqueue``). It publishes nothing itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -19,6 +21,9 @@ from shared.events import (
     EscalationRequested,
     EventPayload,
     Handoff,
+    HandoffCompleted,
+    TranscriptAgent,
+    TranscriptUser,
     new_event,
 )
 from shared.kafka.errors import DependencyUnavailableError
@@ -38,6 +43,18 @@ class Outgoing:
     envelope: Envelope
 
 
+@dataclass(frozen=True)
+class Enqueue:
+    """Queue the escalated call for a person, once its ``handoff`` command is on the bus (so the
+    gateway holds the call before any agent can accept it)."""
+
+    envelope: Envelope
+    escalation: EscalationRequested
+
+
+Result = Outgoing | Enqueue
+
+
 @dataclass
 class SessionDeps:
     registry: SessionRegistry
@@ -51,19 +68,27 @@ class SessionDeps:
 
 async def handle_call_event(
     envelope: Envelope, payload: EventPayload, deps: SessionDeps
-) -> list[Outgoing]:
+) -> list[Result]:
     """Update the registry and the escalation signals for one call event."""
     if envelope.source == deps.source:
         return []  # our own sentiment/escalation facts: already applied when produced
     await _update_registry(envelope, payload, deps)
-    out: list[Outgoing] = []
+    out: list[Result] = []
     if deps.engine is not None:
-        for fact in deps.engine.observe(envelope, payload):
+        if isinstance(payload, TranscriptUser | TranscriptAgent):
+            # Scoring takes milliseconds of CPU: off the event loop (one event at a time).
+            facts = await asyncio.to_thread(deps.engine.observe, envelope, payload)
+        else:
+            facts = deps.engine.observe(envelope, payload)
+        for fact in facts:
             if isinstance(fact, EscalationRequested):
                 out.extend(await _escalate(envelope, fact, deps))
             else:
-                out.append(_fact(envelope, fact, deps))
-                await _update_registry(out[-1].envelope, fact, deps)
+                scored = _fact(envelope, fact, deps)
+                out.append(scored)
+                await _update_registry(scored.envelope, fact, deps)
+    if isinstance(payload, HandoffCompleted) and deps.queue is not None:
+        deps.queue.bridged(envelope.call_id)
     if isinstance(payload, CallEnded):
         if deps.engine is not None:
             deps.engine.forget(envelope.call_id)
@@ -75,7 +100,7 @@ async def handle_call_event(
 
 async def _escalate(
     envelope: Envelope, fact: EscalationRequested, deps: SessionDeps
-) -> list[Outgoing]:
+) -> list[Result]:
     """An escalation, at most once per call (also across a restart: the registry remembers)."""
     call_id = envelope.call_id
     current = await _get(call_id, deps)
@@ -90,9 +115,11 @@ async def _escalate(
     hold = line.handoff.hold_message if line else None
     command = Handoff(issued_by=f"rule:{fact.rule_id}", queue=queue, say=hold)
     log.info("escalating a call", extra={"call_id": call_id, "rule": fact.rule_id})
-    if deps.queue is not None:
-        await deps.queue.enqueue(requested.envelope, fact)
-    return [requested, Outgoing(CALL_CONTROL_TOPIC, _envelope(envelope, command, deps))]
+    return [
+        requested,
+        Outgoing(CALL_CONTROL_TOPIC, _envelope(envelope, command, deps)),
+        Enqueue(requested.envelope, fact),
+    ]
 
 
 def _fact(envelope: Envelope, fact: EventPayload, deps: SessionDeps) -> Outgoing:

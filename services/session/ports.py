@@ -39,6 +39,10 @@ class HandoffQueue(Protocol):
 
     async def caller_left(self, call_id: str) -> None: ...
 
+    def bridged(self, call_id: str) -> None:
+        """The agent's bridge opened (``handoff.completed``): the handoff is done."""
+        ...
+
 
 class SentimentScorer(Protocol):
     """Scores one caller utterance: -1 (angry, upset) .. 0 (neutral) .. 1 (pleased).

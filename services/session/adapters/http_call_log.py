@@ -52,6 +52,10 @@ class AnalyticsCallLog:
                 return
             params["cursor"] = cursor
 
+    async def call(self, call_id: str) -> dict[str, Any]:
+        """One stored call with its sections and timeline (redacted)."""
+        return await self._get(f"/v1/calls/{call_id}", None)
+
     async def _get(self, path: str, params: dict[str, Any] | None) -> dict[str, Any]:
         try:
             response = await self._client.get(path, params=params)
@@ -66,3 +70,42 @@ class AnalyticsCallLog:
         if not isinstance(body, dict):
             raise CallLogUnavailableError("the analytics API answered something unexpected")
         return body
+
+
+class AnalyticsCallContext:
+    """What an agent sees before accepting: the redacted transcript from the analytics call
+    log (the analytics service redacts every turn before it stores it) and a short summary.
+
+    The session service itself never shows the raw words it scores. A turn spoken a moment
+    before the offer may not be stored yet; the offer goes out with what is there.
+    """
+
+    def __init__(self, call_log: AnalyticsCallLog, *, max_turns: int = 40) -> None:
+        self._call_log = call_log
+        self._max_turns = max_turns
+
+    async def describe(self, call_id: str) -> dict[str, Any]:
+        call = await self._call_log.call(call_id)
+        turns = [t for t in call.get("turns") or [] if t.get("text")]
+        transcript = [
+            {"role": "caller" if t.get("role") == "user" else "agent", "text": t["text"]}
+            for t in turns[-self._max_turns :]
+        ]
+        return {"summary": summarise(call), "transcript": transcript}
+
+
+def summarise(call: dict[str, Any]) -> str:
+    """A few plain sentences from the stored (redacted) call: what the caller came for, what
+    the agent tried, how long it has gone on."""
+    parts = []
+    first = next((t for t in call.get("turns") or [] if t.get("role") == "user"), None)
+    if first is not None and first.get("text"):
+        parts.append(f"Caller opened with: \u201c{str(first['text'])[:300]}\u201d.")
+    tools = call.get("tool_calls") or []
+    if tools:
+        done = ", ".join(f"{t.get('name')} ({t.get('status') or 'pending'})" for t in tools[-5:])
+        parts.append(f"The AI agent used: {done}.")
+    user_turns = call.get("user_turns") or 0
+    if user_turns:
+        parts.append(f"{user_turns} caller turns so far.")
+    return " ".join(parts) or "No transcript stored yet."
