@@ -116,6 +116,9 @@ def child_environment(
             "AUTH_KEY_HASHES": devkeys.key_hashes(keys),
             "DESK_KEY_HASH": devkeys.desk_key_hash(keys),
             "TWILIO_AUTH_TOKEN": keys["TWILIO_AUTH_TOKEN"],
+            # The session service reads stored calls (rule backtests, the desk's transcript).
+            "SESSION_ANALYTICS_URL": f"http://127.0.0.1:{ports['analytics']}",
+            "SESSION_ANALYTICS_KEY": keys["ANALYST_KEY"],
             "PYTHONUNBUFFERED": "1",
         }
     )
