@@ -6,15 +6,20 @@ import asyncio
 import json
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
+
+from fastapi import WebSocket
+from starlette.websockets import WebSocketState
 
 from services.gateway.domain.actions import Action, Close, Publish, Respond, Send
 from services.gateway.domain.call_state import CallStatus
 from services.gateway.domain.checkpoint import Checkpoint
 from services.gateway.domain.session import VoiceSession, new_session_id
 from services.gateway.domain.session_control import MAX_WHISPERS
+from services.gateway.entrypoints.bridge import MAX_QUEUED_FRAMES, Bridge
 from services.gateway.entrypoints.control import CallControl, ControlRouter
 from services.gateway.entrypoints.replies import _session_prompt
+from shared.bridge_tokens import BridgeGrant
 from shared.events import (
     CallEnded,
     CallStarted,
@@ -260,3 +265,57 @@ async def test_hangup_says_goodbye_then_ends_the_call() -> None:
     late = Say(issued_by="supervisor:k", text="too late")
     router.handle(_envelope(late, conn.session.session_id), late)
     assert [p for p in conn.published if isinstance(p, ControlApplied)][-1].ok is False
+
+
+# -- the bridge's bounds ---------------------------------------------------------------------------
+
+
+class StuckAgentSocket:
+    """An agent socket that never reads what it is sent (and never sends)."""
+
+    client_state = WebSocketState.CONNECTED
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.closed: tuple[int, str] | None = None
+        self._never = asyncio.Event()
+
+    async def receive(self) -> dict[str, Any]:
+        await self._never.wait()
+        return {}
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self._never.wait()
+
+    async def send_text(self, text: str) -> None:
+        self.texts.append(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+
+def _bridge(conn: FakeConnection) -> tuple[Bridge, StuckAgentSocket]:
+    socket = StuckAgentSocket()
+    grant = BridgeGrant(call_id=conn.session.session_id, agent_id="a1")
+    return Bridge(cast(WebSocket, socket), conn.control, grant), socket
+
+
+async def test_an_agent_who_stops_reading_is_dropped_not_buffered() -> None:
+    bridge, socket = _bridge(_connected())
+    running = asyncio.create_task(bridge.run())
+    chunk = b"\x00\x10" * 1200  # 50 ms of caller audio
+    for _ in range(MAX_QUEUED_FRAMES + 5):
+        bridge.caller_audio(chunk)
+    assert await asyncio.wait_for(running, 2) == "lost"
+    assert socket.closed == (1008, "agent too slow")
+
+
+async def test_the_caller_leaving_tells_the_agent_and_closes_the_bridge() -> None:
+    bridge, socket = _bridge(_connected())
+    running = asyncio.create_task(bridge.run())
+    bridge.caller_left("client_ended")
+    assert await asyncio.wait_for(running, 2) == "caller_left"
+    assert [json.loads(t) for t in socket.texts] == [
+        {"type": "bridge.ended", "reason": "client_ended"}
+    ]
+    assert socket.closed == (1000, "caller left")
