@@ -9,13 +9,20 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI, WebSocket
 from redis.asyncio import Redis
 
+from services.gateway.adapters.kafka_control import KafkaControlConsumer
 from services.gateway.adapters.kafka_events import KafkaEventPublisher
 from services.gateway.adapters.kafka_tools import KafkaToolClient
-from services.gateway.adapters.redis_sessions import RedisSessionStore, RedisTokenStore
+from services.gateway.adapters.redis_sessions import (
+    RedisBridgeTokens,
+    RedisSessionStore,
+    RedisTokenStore,
+)
 from services.gateway.adapters.speech_loading import load_speech_models
 from services.gateway.dialogue.openai_chat import OpenAIChatProvider
 from services.gateway.dialogue.service import DialogueService
 from services.gateway.entrypoints import http
+from services.gateway.entrypoints.bridge import serve_bridge_socket
+from services.gateway.entrypoints.control import ControlRouter
 from services.gateway.entrypoints.ws import GatewayContext, serve_voice_socket
 from services.gateway.pipeline.inference import InferencePool
 from services.gateway.settings import GatewaySettings
@@ -28,7 +35,7 @@ VOICE_PATHS = ("/v1/ws", "/v1/voice", "/v1/realtime")
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
-    """The gateway app: voice-agent WebSocket, health."""
+    """The gateway app: voice-agent WebSocket, call control, the agents' bridge, health."""
     lines = load_lines(settings.lines_dir)
     if settings.default_line not in lines:
         raise ValueError(f"DEFAULT_LINE {settings.default_line!r} is not in {settings.lines_dir}")
@@ -59,6 +66,13 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         sessions=RedisSessionStore(redis, prefix=settings.redis.key_prefix),
         tokens=RedisTokenStore(redis, prefix=settings.redis.key_prefix),
         dialogue=DialogueService(llm=llm, tool_client=tool_client),
+        bridge_tokens=RedisBridgeTokens(redis, prefix=settings.redis.key_prefix),
+    )
+    control = KafkaControlConsumer(
+        settings=settings.kafka,
+        gateway_id=settings.gateway_id,
+        dead_letters=producer,
+        deliver=ControlRouter(ctx.calls).handle,
     )
 
     @contextlib.asynccontextmanager
@@ -69,6 +83,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             ctx.pool = InferencePool(settings.inference_workers)
         await producer.start()
         await tool_client.start()
+        await control.start()
         # Not awaited: the gateway serves at once (flows answer while the model warms).
         warming = asyncio.create_task(
             ctx.dialogue.warm_up(lines[settings.default_line]), name="warm-model"
@@ -81,6 +96,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             for task in list(ctx.pending_ends):
                 task.cancel()
             warming.cancel()
+            await control.close()
             await tool_client.close()
             await ctx.dialogue.aclose()
             await producer.close(timeout_s=10)
@@ -92,6 +108,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.settings = settings
     app.state.producer = producer
     app.state.context = ctx
+    app.state.control = control
     install_keyring(app, keyring)
 
     async def redis_answers() -> bool:
@@ -106,4 +123,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     for path in VOICE_PATHS:
         app.add_api_websocket_route(path, voice)
+
+    async def bridge(websocket: WebSocket) -> None:
+        await serve_bridge_socket(websocket, ctx)
+
+    app.add_api_websocket_route("/v1/bridge", bridge)
     return app

@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from services.gateway.dialogue.agent import AgentTool, ToolOutcome
 from services.gateway.domain.checkpoint import Checkpoint, TokenGrant
+from shared.bridge_tokens import BridgeGrant
 from shared.events import Envelope
 
 
@@ -42,6 +43,14 @@ class TokenStore(Protocol):
 
     async def redeem(self, token: str) -> TokenGrant | None:
         """The token's grant, removing it (a second redeem gets None)."""
+        ...
+
+
+class BridgeTokenStore(Protocol):
+    """Single-use tokens that let a human agent bridge into one call's audio."""
+
+    async def redeem(self, token: str) -> BridgeGrant | None:
+        """The token's grant, removing it; None when unknown, expired or used."""
         ...
 
 

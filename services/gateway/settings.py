@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.lines import DEFAULT_LINES_DIR
@@ -23,6 +23,9 @@ class GatewaySettings(BaseSettings):
 
     port: int = Field(8080, validation_alias=AliasChoices("GATEWAY_PORT"))
     gateway_id: str = Field("gw-1", validation_alias=AliasChoices("GATEWAY_ID"))
+    # Where agent desks reach this gateway's /v1/bridge (sent in call.started's attributes).
+    # Unset: ws://127.0.0.1:<port>.
+    public_url: str = Field("", max_length=500, validation_alias=AliasChoices("GATEWAY_PUBLIC_URL"))
     lines_dir: Path = Field(DEFAULT_LINES_DIR, validation_alias=AliasChoices("LINES_DIR"))
     default_line: str = Field("demo-retail", validation_alias=AliasChoices("DEFAULT_LINE"))
     # Sessions one process holds; the next is refused with at_capacity.
@@ -74,3 +77,10 @@ class GatewaySettings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> GatewaySettings:
+        if not self.public_url:
+            self.public_url = f"ws://127.0.0.1:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
+        return self

@@ -1,4 +1,4 @@
-"""Session checkpoints and temporary tokens in Redis.
+"""Session checkpoints, temporary tokens and bridge tokens in Redis.
 
 Keys: ``<prefix>session:<session_id>`` (JSON checkpoint, TTL) and ``<prefix>token:<sha256>``
 (JSON grant, TTL; only the token's hash is stored). Claim and release are Lua scripts, so two
@@ -13,6 +13,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from services.gateway.domain.checkpoint import Checkpoint, TokenGrant
+from shared.bridge_tokens import BridgeGrant, redeem_bridge_token
 
 # Turns a dropped checkpoint live (persisting it) and returns it; nil when it is not dropped.
 _CLAIM = """
@@ -86,3 +87,14 @@ class RedisTokenStore:
     async def redeem(self, token: str) -> TokenGrant | None:
         raw = await self._redis.getdel(self._key(token))
         return TokenGrant.model_validate_json(raw) if raw else None
+
+
+class RedisBridgeTokens:
+    """Bridge tokens the session service issued (``shared.bridge_tokens``), redeemed once."""
+
+    def __init__(self, redis: Redis, *, prefix: str = "") -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def redeem(self, token: str) -> BridgeGrant | None:
+        return await redeem_bridge_token(self._redis, token, prefix=self._prefix)

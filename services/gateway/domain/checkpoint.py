@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # A dropped session can be resumed for this long (protocol doc: 30 s).
 RESUME_WINDOW_S = 30
@@ -28,6 +28,14 @@ class Checkpoint(BaseModel):
     pending_tools: dict[str, tuple[str, float]] = Field(default_factory=dict)
     audio_seconds: float = 0.0
     turns: int = 0
+    paused: bool = False
+    whispers: list[str] = Field(default_factory=list)
+
+    @field_validator("context", "whispers", mode="before")
+    @classmethod
+    def _empty_list(cls, value: Any) -> Any:
+        # Redis's Lua cjson writes an empty list back as an empty object.
+        return [] if value == {} else value
 
 
 class TokenGrant(BaseModel):

@@ -20,7 +20,6 @@ from services.gateway.domain.actions import (
     Close,
     Hear,
     Publish,
-    Respond,
     Send,
     Speak,
 )
@@ -37,6 +36,7 @@ from services.gateway.domain.protocol import (
     parse_client_frame,
     text_field,
 )
+from services.gateway.domain.session_control import SessionControl
 from shared.audio.codecs import WIRE_FORMATS
 from shared.events import (
     CallEnded,
@@ -76,7 +76,7 @@ def _reply_id() -> str:
 
 
 @dataclass
-class VoiceSession:
+class VoiceSession(SessionControl):
     """A session from the first frame to ``session.ended``."""
 
     session_id: str
@@ -99,6 +99,12 @@ class VoiceSession:
     first_audio_at: float | None = None
     # Bumped whenever resumable state changes, so the I/O layer knows when to checkpoint.
     changes: int = 0
+    # Call control: a paused agent takes no turns (the caller is held or with a person), and
+    # whispers are instructions for the agent's next turns, never spoken.
+    paused: bool = False
+    whispers: list[str] = field(default_factory=list)
+    # Extra attributes of ``call.started`` (the gateway's public URL, for the bridge).
+    attributes: dict[str, str] = field(default_factory=dict)
 
     # -- resume --------------------------------------------------------------------------------
 
@@ -117,6 +123,8 @@ class VoiceSession:
             pending_tools=self.pending_tools,
             audio_seconds=self.audio_seconds,
             turns=self.turns,
+            paused=self.paused,
+            whispers=self.whispers,
         )
 
     @classmethod
@@ -136,6 +144,8 @@ class VoiceSession:
             pending_tools=dict(checkpoint.pending_tools),
             audio_seconds=checkpoint.audio_seconds,
             turns=checkpoint.turns,
+            paused=checkpoint.paused,
+            whispers=list(checkpoint.whispers),
         )
 
     def resumed(self) -> list[Action]:
@@ -195,7 +205,7 @@ class VoiceSession:
             instructions = body.get("instructions")
             if instructions is not None:
                 instructions = text_field(body, "instructions")
-            return [Respond(instructions)]
+            return self._respond(instructions)
         if event.type == "tool.result":
             return self._tool_result(body, now)
         # reply.cancel: the reply in progress stops, spoken or still being written.
@@ -240,6 +250,7 @@ class VoiceSession:
                     channel=self.channel,
                     line_id=self.line.line_id,
                     line_config_hash=self.line.config_hash,
+                    attributes=self.attributes,
                 )
             ),
         ]
@@ -325,7 +336,7 @@ class VoiceSession:
                 TranscriptUser(item_id=item_id, text=text, started_ms=started_ms, ended_ms=ended_ms)
             ),
         ]
-        return [*actions, Respond()]
+        return [*actions, *self._respond()]
 
     def _reply(self, text: str) -> list[Action]:
         reply_id, item_id = _reply_id(), _item_id()
@@ -434,7 +445,7 @@ class VoiceSession:
             )
         ]
         # The follow-up reply starts once every call of the turn has its answer.
-        return actions if self.pending_tools else [*actions, Respond()]
+        return actions if self.pending_tools else [*actions, *self._respond()]
 
     def remember(self, message: dict[str, Any]) -> None:
         """Add a message (an agent's tool call or a server tool's result) to the context."""

@@ -87,6 +87,12 @@ class TextOutput:
         )
 
 
+def _session_prompt(session: VoiceSession) -> str:
+    """The session's own prompt and a supervisor's whispers, for the system message."""
+    notes = [f"Instruction from your supervisor (never read it out): {w}" for w in session.whispers]
+    return "\n".join([session.config.get("system_prompt") or "", *notes]).strip()
+
+
 class Replier:
     def __init__(
         self,
@@ -137,7 +143,7 @@ class Replier:
         messages = model_messages(
             session.line,
             session.context,
-            session_prompt=session.config.get("system_prompt") or "",
+            session_prompt=_session_prompt(session),
             instructions=action.instructions,
         )
         output = self._output()

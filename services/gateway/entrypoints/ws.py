@@ -15,7 +15,6 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import WebSocket
@@ -23,7 +22,6 @@ from prometheus_client import Gauge
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from services.gateway import handlers
-from services.gateway.dialogue.service import DialogueService
 from services.gateway.domain.actions import (
     Action,
     CancelReply,
@@ -36,19 +34,17 @@ from services.gateway.domain.actions import (
 )
 from services.gateway.domain.protocol import ProtocolError, parse_client_frame
 from services.gateway.domain.session import VoiceSession, new_session_id
+from services.gateway.entrypoints.context import CALL_EVENTS_TOPIC, GatewayContext
+from services.gateway.entrypoints.control import CallControl
 from services.gateway.entrypoints.echo import EchoChannel
 from services.gateway.entrypoints.replies import Replier, ReplyOutput, TextOutput
 from services.gateway.entrypoints.voice import VoiceChannel
-from services.gateway.pipeline.inference import InferencePool, SpeechModels
-from services.gateway.ports import EventPublisher, SessionStore, TokenStore
-from services.gateway.settings import GatewaySettings
-from shared.auth import KeyRing, bearer_token, hash_key
-from shared.events import CallEnded, EventPayload, new_event
-from shared.lines import SupportLine
+from shared.auth import bearer_token, hash_key
+from shared.events import CallEnded
 
 log = logging.getLogger(__name__)
 
-CALL_EVENTS_TOPIC = "cc.call-events.v1"
+__all__ = ["CALL_EVENTS_TOPIC", "GatewayContext", "serve_voice_socket"]
 ACTIVE_SESSIONS = Gauge("switchboard_active_sessions", "Voice sessions this gateway holds.")
 # How long the writer may take to flush the last frames before the socket is closed anyway.
 CLOSE_FLUSH_S = 2.0
@@ -56,34 +52,6 @@ CLOSE_FLUSH_S = 2.0
 END_GRACE_S = 5.0
 # Ends that leave the call resumable: the client may come back within the window.
 RESUMABLE_ENDS = frozenset({"client_disconnected", "client_too_slow"})
-
-
-@dataclass
-class GatewayContext:
-    """What every socket needs, built once by the composition root."""
-
-    settings: GatewaySettings
-    keyring: KeyRing
-    lines: dict[str, SupportLine]
-    events: EventPublisher
-    sessions: SessionStore
-    tokens: TokenStore
-    dialogue: DialogueService
-    # The speech models and their worker pool; None when the gateway runs without voice.
-    speech: SpeechModels | None = None
-    pool: InferencePool | None = None
-    active: int = 0
-    per_owner: dict[str, int] = field(default_factory=dict)
-    # Calls waiting out their resume window; cancelled at shutdown.
-    pending_ends: set[asyncio.Task[None]] = field(default_factory=set)
-
-    def publish(self, session_id: str, line_id: str, payload: EventPayload) -> None:
-        self.events.publish(
-            self.settings.kafka.topic(CALL_EVENTS_TOPIC),
-            new_event(
-                payload, call_id=session_id, line_id=line_id, source=self.settings.gateway_id
-            ),
-        )
 
 
 class _SlowClientError(Exception):
@@ -106,6 +74,7 @@ class _Connection:
         self.voice: VoiceChannel | EchoChannel | None = None
         self._saving: asyncio.Task[None] | None = None
         self._text = TextOutput(lambda: self.session, self.perform)
+        self.control = CallControl(self)
         self.replier = Replier(
             session=lambda: self.session,
             perform=self.perform,
@@ -125,13 +94,12 @@ class _Connection:
         if self.voice is None and self.session.voice and self.session.state == "ready":
             self.voice = self._new_voice()
         for action in actions:
-            if isinstance(action, Hear) and self.voice is not None:
-                self.voice.hear(action.audio)
+            if isinstance(action, Hear):
+                self._hear(action.audio)
             elif isinstance(action, Speak) and self.voice is not None:
                 self.voice.speak(action)
             elif isinstance(action, CancelReply):
-                self._barge_in()
-                self._reply_output().interrupt()
+                self.stop_reply()
             elif isinstance(action, Respond):
                 self.replier.respond(action)
             elif isinstance(action, Send):
@@ -140,10 +108,37 @@ class _Connection:
                 if isinstance(action.payload, CallEnded):
                     self._barge_in()
                     self._reply_output().interrupt()  # the reply in progress is logged first
-                self.ctx.publish(self.session.session_id, self.session.line.line_id, action.payload)
+                self._publish(action)
             elif isinstance(action, Close) and self.closing is None:
                 self.closing = action
                 self._enqueue(action)
+            for event in self.control.observe(action):
+                self._publish(event)
+
+    def _publish(self, action: Action) -> None:
+        if isinstance(action, Publish):
+            self.ctx.publish(self.session.session_id, self.session.line.line_id, action.payload)
+
+    def _hear(self, audio: bytes) -> None:
+        """Caller audio: to a human agent's bridge, and to the listener (never echoed back)."""
+        bridge = self.control.bridge
+        if bridge is not None:
+            bridge.caller_audio(audio)
+        if self.voice is not None and (bridge is None or isinstance(self.voice, VoiceChannel)):
+            self.voice.hear(audio)
+
+    def stop_reply(self) -> None:
+        self._barge_in()
+        self._reply_output().interrupt()
+
+    def offer(self, frame: dict[str, Any]) -> bool:
+        if self.closing is not None:
+            return False
+        try:
+            self.outbox.put_nowait(frame)
+        except asyncio.QueueFull:
+            return False
+        return True
 
     def _reply_output(self) -> ReplyOutput:
         return self.voice if isinstance(self.voice, VoiceChannel) else self._text
@@ -257,8 +252,10 @@ async def serve_voice_socket(websocket: WebSocket, ctx: GatewayContext) -> None:
         max_session_s=max_session_s,
         max_frame_bytes=ctx.settings.max_frame_bytes,
         voice=ctx.settings.voice != "off",
+        attributes={"gateway_url": ctx.settings.public_url},
     )
     conn = _Connection(websocket, ctx, session, owner)
+    ctx.calls[session.session_id] = conn.control
     ctx.active += 1
     ctx.per_owner[owner] = ctx.per_owner.get(owner, 0) + 1
     ACTIVE_SESSIONS.inc()
@@ -279,6 +276,9 @@ async def serve_voice_socket(websocket: WebSocket, ctx: GatewayContext) -> None:
         if not ctx.per_owner[owner]:
             del ctx.per_owner[owner]
         ACTIVE_SESSIONS.dec()
+        conn.control.closed(reason)
+        if ctx.calls.get(conn.session.session_id) is conn.control:
+            del ctx.calls[conn.session.session_id]
         await conn.replier.close()
         if conn.voice is not None:
             await conn.voice.close()
@@ -291,6 +291,7 @@ async def _after_close(conn: _Connection, reason: str) -> None:
     await conn.stop_saving()
     if session.state == "ready" and reason in RESUMABLE_ENDS:
         await conn.checkpoint(dropped=True)
+        conn.perform(conn.control.status.disconnected())
         log.info("call dropped; resumable", extra={"call_id": session.session_id, "reason": reason})
         task = asyncio.create_task(
             _end_unless_resumed(ctx, session), name=f"end:{session.session_id}"
@@ -395,9 +396,13 @@ async def _maybe_resume(conn: _Connection, raw: str | bytes) -> bool:
         return True
     if restored is not None:
         restored.voice = conn.ctx.settings.voice != "off"
+        conn.ctx.calls.pop(conn.session.session_id, None)
+        conn.ctx.calls[restored.session_id] = conn.control
         conn.session = restored
         conn.saved_changes = restored.changes
     conn.perform(actions)
+    if restored is not None:
+        conn.perform(conn.control.status.resumed())
     return True
 
 

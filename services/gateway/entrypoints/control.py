@@ -1,0 +1,216 @@
+"""Call control on a live connection: the commands of ``cc.call-control.v1`` and the call state.
+
+``CallControl`` belongs to one connection. It watches every action the connection carries out
+(to publish ``call.state_changed`` and to know when a goodbye has played) and applies the
+commands addressed to its call: ``say``, ``whisper``, ``pause_agent``, ``resume_agent``,
+``hangup`` and ``handoff``. ``ControlRouter`` belongs to the gateway: it hands each command to
+the connection that holds the call, at most once per command, and answers it with a
+``control.applied`` event (the audit trail). Commands for calls held elsewhere are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from services.gateway.domain.actions import Action, Publish, Send
+from services.gateway.domain.call_state import CallStatus
+from services.gateway.domain.session import VoiceSession
+from shared.events import (
+    ControlApplied,
+    ControlCommand,
+    Envelope,
+    EventPayload,
+    Handoff,
+    Hangup,
+    PauseAgent,
+    ResumeAgent,
+    Say,
+    Whisper,
+)
+
+log = logging.getLogger(__name__)
+
+# How long a hangup waits for its goodbye to play before ending the call anyway. A goodbye is
+# a sentence or two; past this bound the caller hears it cut off rather than wait on a stall.
+GOODBYE_MAX_S = 20.0
+# Command ids remembered per gateway to apply each command at most once; oldest forgotten first
+# (a redelivery that old is long past its call).
+SEEN_COMMANDS = 10_000
+
+
+class Connection(Protocol):
+    """What call control needs of a voice connection (``ws._Connection``)."""
+
+    session: VoiceSession
+
+    def perform(self, actions: Sequence[Action]) -> None: ...
+
+    def stop_reply(self) -> None:
+        """Cancel the agent turn in progress and cut the reply being spoken."""
+        ...
+
+    def offer(self, frame: dict[str, Any]) -> bool:
+        """Queue a frame for the caller; False (dropped) when the caller is behind."""
+        ...
+
+
+class AudioBridge(Protocol):
+    """A human agent's audio bridge into the call (``bridge.Bridge``)."""
+
+    def caller_audio(self, raw: bytes) -> None: ...
+
+    def caller_left(self, reason: str) -> None: ...
+
+
+class CallControl:
+    """Call control and call state of one connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.status = CallStatus()
+        self.bridge: AudioBridge | None = None
+        self.queue: str | None = None
+        self._goodbyes: dict[str, asyncio.Event] = {}
+        self._ending: asyncio.Task[None] | None = None
+
+    # -- what the connection does --------------------------------------------------------------
+
+    def observe(self, action: Action) -> list[Action]:
+        """State events caused by ``action``; also notes replies that finished playing."""
+        if isinstance(action, Send) and action.frame.get("type") == "reply.done":
+            waiter = self._goodbyes.pop(str(action.frame.get("reply_id")), None)
+            if waiter is not None:
+                waiter.set()
+        return self.status.observe(action)
+
+    def closed(self, reason: str) -> None:
+        """The caller's socket closed: a bridge is told and closed; a hangup stops waiting."""
+        if self.bridge is not None:
+            self.bridge.caller_left(reason)
+            self.bridge = None
+        if self._ending is not None and not self._ending.done():
+            self._ending.cancel()
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def apply(self, command: ControlCommand) -> str | None:
+        """Carry out ``command``; None when done, else why it was refused (no caller text)."""
+        session = self.conn.session
+        if session.state != "ready":
+            return "the call is not live"
+        if self._ending is not None:
+            return "the call is ending"
+        with_human = self.status.hold == "with_human"
+        if isinstance(command, Say):
+            if with_human:
+                return "the caller is talking with a person"
+            self.conn.stop_reply()
+            self.conn.perform(session.announce(command.text))
+        elif isinstance(command, Whisper):
+            if self.status.hold is not None:
+                return "no reply to whisper into: the caller is handed off"
+            session.whisper(command.text)
+        elif isinstance(command, PauseAgent):
+            session.pause(True)
+            self.conn.stop_reply()
+        elif isinstance(command, ResumeAgent):
+            if with_human:
+                return "the caller is talking with a person"
+            session.pause(False)
+            self.queue = None
+            self.conn.perform(self.status.set_hold(None))
+        elif isinstance(command, Hangup):
+            self._ending = asyncio.create_task(self._hang_up(command), name="hangup")
+        elif isinstance(command, Handoff):
+            return self._handoff(command)
+        else:
+            return "unknown command"
+        return None
+
+    def _handoff(self, command: Handoff) -> str | None:
+        if command.dial is not None:
+            return "dialing out is not supported on this channel"
+        if self.status.hold is not None:
+            return "the call is already handed off"
+        session = self.conn.session
+        self.conn.stop_reply()
+        session.pause(True)
+        if command.say:
+            self.conn.perform(session.announce(command.say))
+        self.queue = command.queue
+        self.conn.perform(self.status.set_hold("on_hold"))
+        return None
+
+    async def _hang_up(self, command: Hangup) -> None:
+        session = self.conn.session
+        try:
+            self.conn.stop_reply()
+            session.pause(True)
+            if command.say:
+                await self._say_and_wait(command.say)
+            self.conn.perform(session.hang_up(time.time(), command.reason))
+        except Exception:
+            log.warning("hangup could not be carried out", extra={"call_id": session.session_id})
+
+    async def _say_and_wait(self, text: str) -> None:
+        actions = self.conn.session.announce(text)
+        reply_id = next(
+            (
+                str(a.frame["reply_id"])
+                for a in actions
+                if isinstance(a, Send) and a.frame.get("type") == "reply.started"
+            ),
+            None,
+        )
+        if reply_id is None:
+            return
+        played = self._goodbyes[reply_id] = asyncio.Event()
+        self.conn.perform(actions)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(played.wait(), GOODBYE_MAX_S)
+        self._goodbyes.pop(reply_id, None)
+
+
+class ControlRouter:
+    """Hands commands to the live calls of this gateway, each at most once."""
+
+    def __init__(self, calls: dict[str, CallControl]) -> None:
+        self._calls = calls
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def handle(self, envelope: Envelope, payload: EventPayload) -> bool:
+        """Apply a command to the call it addresses; False when it is not ours (or a repeat)."""
+        if not isinstance(payload, ControlCommand):
+            return False
+        call = self._calls.get(envelope.call_id)
+        command_id = str(envelope.event_id)
+        if call is None or command_id in self._seen:
+            return False
+        self._seen[command_id] = None
+        if len(self._seen) > SEEN_COMMANDS:
+            self._seen.popitem(last=False)
+        try:
+            detail = call.apply(payload)
+        except Exception:
+            log.exception("call-control command failed", extra={"call_id": envelope.call_id})
+            detail = "the gateway could not carry it out"
+        applied = ControlApplied(
+            command=payload.event_type,
+            command_id=command_id,
+            issued_by=payload.issued_by,
+            ok=detail is None,
+            detail=detail or "",
+        )
+        log.info(
+            "call-control command applied" if detail is None else "call-control command refused",
+            extra={"call_id": envelope.call_id, "command": payload.event_type},
+        )
+        with contextlib.suppress(Exception):
+            call.conn.perform([Publish(applied)])
+        return True
