@@ -158,6 +158,7 @@ class ConsumerRunner:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self._settings.max_poll_records,
+            fetch_max_wait_ms=self._settings.fetch_max_wait_ms,
             request_timeout_ms=int(self._settings.request_timeout_s * 1000) + 35_000,
         )
         consumer.subscribe(self._topics, listener=_Revocations(self))

@@ -126,8 +126,7 @@ async def store_calls(
     def stored() -> bool:
         try:
             return all(
-                get_json(f"{analytics.url}/v1/calls/{c}", key).get("ended_at")
-                for c in ids.values()
+                get_json(f"{analytics.url}/v1/calls/{c}", key).get("ended_at") for c in ids.values()
             )
         except urllib.error.HTTPError:
             return False  # not stored yet
