@@ -59,7 +59,7 @@ def create_app(settings: SessionSettings) -> FastAPI:
         agents=AgentDirectory(load_agents(settings.agents_file).agents),
         redis=redis,
         publisher=producer,
-        context=AnalyticsCallContext(call_log),
+        context=AnalyticsCallContext(call_log, registry),
         clock=SystemClock(),
         lines=book.lines,
         source=settings.session_id,

@@ -7,11 +7,14 @@ Bounded: at most ``max_calls`` calls per backtest, pages of 200, each request wi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import httpx
+
+from services.session.ports import SessionRegistry
 
 PAGE = 200
 
@@ -80,18 +83,44 @@ class AnalyticsCallContext:
     before the offer may not be stored yet; the offer goes out with what is there.
     """
 
-    def __init__(self, call_log: AnalyticsCallLog, *, max_turns: int = 40) -> None:
+    def __init__(
+        self,
+        call_log: AnalyticsCallLog,
+        registry: SessionRegistry | None = None,
+        *,
+        max_turns: int = 40,
+        catch_up_s: float = 1.5,
+    ) -> None:
         self._call_log = call_log
+        self._registry = registry
         self._max_turns = max_turns
+        self._catch_up_s = catch_up_s
 
     async def describe(self, call_id: str) -> dict[str, Any]:
-        call = await self._call_log.call(call_id)
+        call = await self._stored(call_id)
         turns = [t for t in call.get("turns") or [] if t.get("text")]
         transcript = [
             {"role": "caller" if t.get("role") == "user" else "agent", "text": t["text"]}
             for t in turns[-self._max_turns :]
         ]
         return {"summary": summarise(call), "transcript": transcript}
+
+    async def _stored(self, call_id: str) -> dict[str, Any]:
+        """The stored call, once it holds the caller turns the registry has seen (the call log
+        trails the live events by a moment); what is there after ``catch_up_s`` otherwise."""
+        live = await self._registry.get(call_id) if self._registry is not None else None
+        expected = live.user_turns if live is not None else 0
+        deadline = asyncio.get_running_loop().time() + self._catch_up_s
+        while True:
+            try:
+                call = await self._call_log.call(call_id)
+            except CallLogUnavailableError:
+                call = {}
+            if (call.get("user_turns") or 0) >= expected and call:
+                return call
+            if asyncio.get_running_loop().time() >= deadline:
+                return call
+            await asyncio.sleep(0.15)
 
 
 def summarise(call: dict[str, Any]) -> str:
