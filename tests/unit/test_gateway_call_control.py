@@ -27,6 +27,7 @@ from shared.events import (
     ControlApplied,
     Envelope,
     Handoff,
+    HandoffFailed,
     Hangup,
     PauseAgent,
     ResumeAgent,
@@ -265,6 +266,43 @@ async def test_hangup_says_goodbye_then_ends_the_call() -> None:
     late = Say(issued_by="supervisor:k", text="too late")
     router.handle(_envelope(late, conn.session.session_id), late)
     assert [p for p in conn.published if isinstance(p, ControlApplied)][-1].ok is False
+
+
+async def test_a_caller_held_past_the_maximum_wait_is_released_by_the_gateway() -> None:
+    # The session service normally gives up at the line's maximum wait; if it is gone, the
+    # gateway itself ends the hold a grace period later, with the line's no-agent message.
+    conn = _connected()
+    conn.session.line = LINE.model_copy(
+        update={"handoff": LINE.handoff.model_copy(update={"max_wait_s": 0.05})}
+    )
+    conn.control.hold_grace_s = 0.05
+    router = ControlRouter({conn.session.session_id: conn.control})
+    command = Handoff(issued_by="rule:r1", queue="billing", say="Please hold.")
+    router.handle(_envelope(command, conn.session.session_id), command)
+    assert conn.states()[-1] == "on_hold"
+    await asyncio.sleep(0.3)
+    ending = conn.control._ending
+    assert ending is not None
+    await asyncio.wait_for(ending, 2)
+    failed = [p.reason for p in conn.published if isinstance(p, HandoffFailed)]
+    assert failed == ["hold_timeout"]
+    spoken = [f["text"] for f in conn.sent if f["type"] == "transcript.agent"]
+    assert spoken[-1] == LINE.handoff.no_agent_message
+    assert [e.reason for e in conn.published if isinstance(e, CallEnded)] == ["no_agent_available"]
+
+
+async def test_a_released_hold_does_not_end_the_call_later() -> None:
+    conn = _connected()
+    conn.session.line = LINE.model_copy(
+        update={"handoff": LINE.handoff.model_copy(update={"max_wait_s": 0.05})}
+    )
+    conn.control.hold_grace_s = 0.05
+    router = ControlRouter({conn.session.session_id: conn.control})
+    for command in (Handoff(issued_by="rule:r1", queue="q"), ResumeAgent(issued_by="sup:k")):
+        router.handle(_envelope(command, conn.session.session_id), command)
+    await asyncio.sleep(0.3)
+    assert conn.control._ending is None
+    assert not [p for p in conn.published if isinstance(p, HandoffFailed | CallEnded)]
 
 
 # -- the bridge's bounds ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from shared.events import (
     Envelope,
     EventPayload,
     Handoff,
+    HandoffFailed,
     Hangup,
     PauseAgent,
     ResumeAgent,
@@ -42,6 +43,10 @@ GOODBYE_MAX_S = 20.0
 # Command ids remembered per gateway to apply each command at most once; oldest forgotten first
 # (a redelivery that old is long past its call).
 SEEN_COMMANDS = 10_000
+# A caller on hold is released by the gateway itself this long after the line's maximum wait,
+# should the session service (which normally gives up at the maximum wait) be gone: nobody holds
+# forever. The release says the line's no-agent message and ends the call.
+HOLD_GRACE_S = 30.0
 
 
 class Connection(Protocol):
@@ -71,13 +76,15 @@ class AudioBridge(Protocol):
 class CallControl:
     """Call control and call state of one connection."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, hold_grace_s: float = HOLD_GRACE_S) -> None:
         self.conn = conn
+        self.hold_grace_s = hold_grace_s
         self.status = CallStatus()
         self.bridge: AudioBridge | None = None
         self.queue: str | None = None
         self._goodbyes: dict[str, asyncio.Event] = {}
         self._ending: asyncio.Task[None] | None = None
+        self._hold_timer: asyncio.TimerHandle | None = None
 
     # -- what the connection does --------------------------------------------------------------
 
@@ -96,6 +103,7 @@ class CallControl:
             self.bridge = None
         if self._ending is not None and not self._ending.done():
             self._ending.cancel()
+        self._stop_hold_timer()
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -123,6 +131,7 @@ class CallControl:
             if with_human:
                 return "the caller is talking with a person"
             session.pause(False)
+            self._stop_hold_timer()
             self.queue = None
             self.conn.perform(self.status.set_hold(None))
         elif isinstance(command, Hangup):
@@ -145,7 +154,34 @@ class CallControl:
             self.conn.perform(session.announce(command.say))
         self.queue = command.queue
         self.conn.perform(self.status.set_hold("on_hold"))
+        handoff = session.line.handoff
+        self._stop_hold_timer()
+        self._hold_timer = asyncio.get_running_loop().call_later(
+            handoff.max_wait_s + self.hold_grace_s, self._hold_expired
+        )
         return None
+
+    def _stop_hold_timer(self) -> None:
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+            self._hold_timer = None
+
+    def _hold_expired(self) -> None:
+        """Still on hold long past the line's maximum wait: nobody is coming; end politely."""
+        self._hold_timer = None
+        session = self.conn.session
+        if self.status.hold != "on_hold" or self._ending is not None or session.state != "ready":
+            return
+        log.warning(
+            "caller held past the maximum wait; ending", extra={"call_id": session.session_id}
+        )
+        self.conn.perform([Publish(HandoffFailed(reason="hold_timeout"))])
+        goodbye = Hangup(
+            issued_by="gateway:hold-timeout",
+            reason="no_agent_available",
+            say=session.line.handoff.no_agent_message,
+        )
+        self._ending = asyncio.create_task(self._hang_up(goodbye), name="hold-timeout")
 
     async def _hang_up(self, command: Hangup) -> None:
         session = self.conn.session
