@@ -37,9 +37,9 @@ from tests.integration.test_handoff_desk import (
     FakeContext,
     FakePublisher,
 )
+from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.processes import REPO
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
 # 60 ms of a 440 Hz tone at 24 kHz, PCM16 LE, about a third of full scale.
 TONE = struct.pack(
@@ -134,16 +134,7 @@ async def test_an_agent_signs_in_sees_an_offer_accepts_and_talks(infra, unique) 
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(
                 executable_path=CHROMIUM,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--use-fake-ui-for-media-stream",
-                    "--use-fake-device-for-media-stream",
-                    "--autoplay-policy=no-user-gesture-required",
-                ],
+                args=FLAGS,
             )
             try:
                 page = await browser.new_page(viewport={"width": 1280, "height": 800})

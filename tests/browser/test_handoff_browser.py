@@ -21,26 +21,16 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 from infra.localstack.infrastructure import free_port
 from shared.auth import hash_key
 from tests.conftest import Keys
+from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.processes import REPO, ServiceProcess
 from tests.support.voice_client import espeak, resample
 
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 DESK_KEY = "sb_desk_browser-test-key-0123456789abcdefghijklmnopq"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
 
 
 @pytest.fixture
-def services(
+def stack(
     service_env: dict[str, str], log_dir: Path, unique: str
 ) -> Iterator[dict[str, ServiceProcess]]:
     env = {
@@ -90,7 +80,7 @@ def wait_for(page: Any, expression: str, timeout_s: float) -> None:
 
 @pytest.mark.slow
 def test_a_caller_escalates_and_talks_with_a_desk_agent(
-    services: dict[str, ServiceProcess], keys: Keys, tmp_path: Path
+    stack: dict[str, ServiceProcess], keys: Keys, tmp_path: Path
 ) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     wav = caller_microphone(tmp_path)
@@ -99,7 +89,7 @@ def test_a_caller_escalates_and_talks_with_a_desk_agent(
         caller_browser = launch(playwright, f"--use-file-for-fake-audio-capture={wav}")
         try:
             desk = agent_browser.new_page(viewport={"width": 1280, "height": 800})
-            desk.goto(f"{services['session'].url}/desk")
+            desk.goto(f"{stack['session'].url}/desk")
             desk.fill("#key", DESK_KEY)
             desk.click("#sign-in-button")
             desk.wait_for_selector("#agent-name:has-text('Demo Agent')", timeout=10_000)
@@ -107,7 +97,7 @@ def test_a_caller_escalates_and_talks_with_a_desk_agent(
             wait_for(desk, "window.deskState.available === true", 10)
 
             caller = caller_browser.new_page()
-            caller.goto(f"{services['gateway'].url}/")
+            caller.goto(f"{stack['gateway'].url}/")
             caller.fill("#key", keys.gateway)
             caller.click("#call")
 

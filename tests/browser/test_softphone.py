@@ -11,11 +11,11 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from infra.localstack.infrastructure import free_port
+from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.processes import REPO, ServiceProcess
 from tests.support.voice_client import librivox, resample, wer
 
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -52,15 +52,8 @@ def test_a_caller_talks_to_the_agent_from_the_browser(gateway, keys, tmp_path: P
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
+                *FLAGS,
                 f"--use-file-for-fake-audio-capture={wav}",
-                "--autoplay-policy=no-user-gesture-required",
             ],
         )
         try:

@@ -45,6 +45,7 @@ from shared.kafka.producer import BufferedProducer
 from shared.kafka.topics import ensure_topics, load_topic_specs
 from shared.settings import AuthSettings, KafkaSettings, RedisSettings
 from tests.conftest import Keys
+from tests.support.calls import Caller, rms, tone
 from tests.support.kafka import read_topic
 from tests.support.waiting import wait_until
 
@@ -146,50 +147,10 @@ async def gateway(infra: Infrastructure, keys: Keys) -> AsyncIterator[Gateway]:
         await redis.aclose()
 
 
-class Caller:
-    """A voice-agent client that keeps every frame it receives."""
-
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.frames: list[dict[str, Any]] = []
-        self._seen = 0
-
-    async def next(self, wanted: str, timeout_s: float = 10) -> dict[str, Any]:
-        """The next frame of type ``wanted`` (frames of other types are kept, not returned)."""
-        async with asyncio.timeout(timeout_s):
-            while True:
-                while self._seen < len(self.frames):
-                    frame = self.frames[self._seen]
-                    self._seen += 1
-                    if frame["type"] == wanted:
-                        return frame
-                self.frames.append(json.loads(await self.ws.recv()))
-
-    async def answer_to(self, text: str) -> str:
-        await self.ws.send(json.dumps({"type": "input.text", "text": text}))
-        await self.next("transcript.user")
-        return str((await self.next("transcript.agent"))["text"])
-
-    async def ready(self, **config: Any) -> str:
-        await self.ws.send(json.dumps({"type": "session.update", "session": config}))
-        session_id = str((await self.next("session.ready"))["session_id"])
-        await self.next("transcript.agent")  # the greeting
-        return session_id
-
-
 def connect(gateway: Gateway) -> Any:
     return websockets.connect(
         gateway.url(), additional_headers={"Authorization": f"Bearer {gateway.key}"}
     )
-
-
-def tone(seconds: float, rate: int) -> np.ndarray[Any, np.dtype[np.int16]]:
-    t = np.arange(int(seconds * rate)) / rate
-    return (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
-
-
-def rms(pcm: np.ndarray[Any, Any]) -> float:
-    return float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) if len(pcm) else 0.0
 
 
 def of_type(events: list[Envelope], kind: str) -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ CALM = [
 
 
 @pytest.fixture
-def services(
+def stack(
     service_env: dict[str, str], log_dir: Path, unique: str
 ) -> Iterator[dict[str, ServiceProcess]]:
     env = {
@@ -89,14 +89,14 @@ def caller_turn_of_escalation(tail: Tail, call_id: str) -> tuple[int | None, str
 
 @pytest.mark.slow
 async def test_spoken_anger_escalates_and_a_spoken_calm_complaint_does_not(
-    services: dict[str, ServiceProcess], keys: Keys, kafka: KafkaSettings
+    stack: dict[str, ServiceProcess], keys: Keys, kafka: KafkaSettings
 ) -> None:
     events = Tail(kafka.bootstrap_servers, kafka.topic("cc.call-events.v1"))
     async with events.running():
-        angry = speak(services["gateway"], keys.gateway, ANGRY)
+        angry = speak(stack["gateway"], keys.gateway, ANGRY)
         angry_id = await anext(angry)
         angry_heard = [text async for text in angry]
-        calm = speak(services["gateway"], keys.gateway, CALM)
+        calm = speak(stack["gateway"], keys.gateway, CALM)
         calm_id = await anext(calm)
         calm_heard = [text async for text in calm]
         await events.wait_for(

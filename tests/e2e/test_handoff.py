@@ -26,7 +26,8 @@ from services.tools.seed.loader import plain_dsn, seed_crm
 from shared.auth import hash_key
 from shared.settings import KafkaSettings, PostgresSettings
 from tests.conftest import REPO, Keys
-from tests.support.processes import ServiceProcess
+from tests.support.calls import Caller, rms, tone
+from tests.support.processes import ServiceProcess, running
 from tests.support.tools import Tail
 
 DESK_KEY = "sb_desk_e2e-test-key-0123456789abcdefghijklmnopqrstuv"
@@ -79,41 +80,15 @@ async def stack(
             n: ServiceProcess(n, free_port(), env, log_dir) for n in ("gateway", "session", "tools")
         },
     }
-    for proc in procs.values():
-        proc.start()
     try:
-        for proc in procs.values():
-            proc.wait_ready(120)
-        yield procs
+        with running(procs):
+            yield procs
     finally:
-        for proc in procs.values():
-            proc.stop()
         conn = await asyncpg.connect(plain_dsn(postgres), timeout=5)
         try:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{tools_schema}" CASCADE')
         finally:
             await conn.close()
-
-
-class Caller:
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.frames: list[dict[str, Any]] = []
-        self._seen = 0
-
-    async def next(self, wanted: str, timeout_s: float = 20) -> dict[str, Any]:
-        async with asyncio.timeout(timeout_s):
-            while True:
-                while self._seen < len(self.frames):
-                    frame = self.frames[self._seen]
-                    self._seen += 1
-                    if frame["type"] == wanted:
-                        return frame
-                self.frames.append(json.loads(await self.ws.recv()))
-
-    async def say(self, text: str) -> str:
-        await self.ws.send(json.dumps({"type": "input.text", "text": text}))
-        return str((await self.next("transcript.agent"))["text"])
 
 
 class Desk:
@@ -126,15 +101,6 @@ class Desk:
                 message = json.loads(await self.ws.recv())
                 if message["type"] == wanted:
                     return message  # type: ignore[no-any-return]
-
-
-def tone(seconds: float, rate: int = 24_000) -> np.ndarray[Any, np.dtype[np.int16]]:
-    t = np.arange(int(seconds * rate)) / rate
-    return (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
-
-
-def rms(pcm: np.ndarray[Any, Any]) -> float:
-    return float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) if len(pcm) else 0.0
 
 
 def gateway_ws(stack: dict[str, ServiceProcess], keys: Keys) -> Any:
@@ -179,7 +145,7 @@ async def test_a_caller_who_asks_for_a_person_is_bridged_to_a_desk_agent(
                 ready = json.loads(await asyncio.wait_for(agent.recv(), 10))
                 assert ready["type"] == "bridge.ready" and ready["call_id"] == call_id
                 # Caller -> agent: PCM16 24 kHz both sides, energy preserved.
-                for chunk in np.array_split(tone(0.5), 10):
+                for chunk in np.array_split(tone(0.5, 24_000), 10):
                     audio = base64.b64encode(chunk.astype("<i2").tobytes()).decode()
                     await ws.send(json.dumps({"type": "input.audio", "audio": audio}))
                 heard = b""
@@ -190,7 +156,7 @@ async def test_a_caller_who_asks_for_a_person_is_bridged_to_a_desk_agent(
                             heard += data
                 assert rms(np.frombuffer(heard, dtype="<i2")) > 3000
                 # Agent -> caller.
-                for chunk in np.array_split(tone(0.5), 10):
+                for chunk in np.array_split(tone(0.5, 24_000), 10):
                     await agent.send(chunk.astype("<i2").tobytes())
                 got = b""
                 async with asyncio.timeout(10):

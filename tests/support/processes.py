@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -136,3 +138,26 @@ class ServiceProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+@contextlib.contextmanager
+def running(procs: dict[str, ServiceProcess], timeout_s: float = 120.0) -> Iterator[None]:
+    """Start every process, wait until each is ready, and stop them all afterwards."""
+    for proc in procs.values():
+        proc.start()
+    try:
+        for proc in procs.values():
+            proc.wait_ready(timeout_s)
+        yield
+    finally:
+        for proc in procs.values():
+            proc.stop()
+
+
+def services(
+    names: tuple[str, ...], env: dict[str, str], log_dir: Path
+) -> dict[str, ServiceProcess]:
+    """One process per service name, each on a free port, sharing ``env``."""
+    from infra.localstack.infrastructure import free_port
+
+    return {name: ServiceProcess(name, free_port(), env, log_dir) for name in names}
