@@ -31,9 +31,16 @@ _EXASPERATION = (
     r"\bunbelievable\b",
     r"\bridiculous\b",
     r"\b(?:shambles|farce|disgrace(?:ful)?|outrageous|appalling|unacceptable|incompetent|"
-    r"incompetence|pathetic|shady|dodgy|scam|scammers?|theft|thieves|daylight\s+robbery|"
+    r"incompetence|pathetic|shady|dodgy|scammers?|scammed|theft|thieves|daylight\s+robbery|"
     r"rip[-\s]?off|ripping\s+(?:me|people|us)\s+off)\b",
-    r"\bwhat\s+a\s+(?:joke|farce|mess|nightmare|shambles|waste)\b",
+    r"\b(?:this|that|it|you|you're|this\s+company)\s*(?:is|'s|are|'re)?\s+(?:a\s+|an\s+absolute\s+|"
+    r"a\s+total\s+|such\s+a\s+|a\s+complete\s+)?scam\b",
+    r"\bwhat\s+an?\s+(?:absolute\s+|complete\s+|total\s+)?(?:joke|farce|mess|nightmare|"
+    r"shambles|waste|disgrace|rip[-\s]?off|con)\b",
+    r"\b(?:shocking|disgusting|terrible|awful|horrendous|dreadful|abysmal|atrocious|lousy|"
+    r"rubbish|appalling|worst)\s+(?:customer\s+)?(?:service|company|support|treatment)\b",
+    r"\byou\s+people\b",
+    r"\b(?:sure|yeah)\s+you\s+(?:are|do|will|did|can|have)\s*(?:[.!]|$)",
     r"\b(?:this|that|it|you|you\s+lot|your\s+\w+)\s+(?:is|are|'s|'re)\s+(?:(?:a|an|such\s+a|"
     r"an\s+absolute|a\s+complete|a\s+total|so|just|completely|absolutely|totally)\s+)*"
     r"(?:joke|hopeless|insane|a\s+nightmare|beyond\s+a\s+joke)\b",
@@ -41,7 +48,7 @@ _EXASPERATION = (
     r"\byou(?:'ve|\s+have)?\s+(?:got|gotta)\s+(?:to\s+)?be\s+(?:kidding|joking)\b",
     r"\bhow\s+(?:hard|difficult)\s+(?:is|can)\s+it\b",
     r"\bfor\s+(?:crying\s+out\s+loud|(?:goodness|god|heaven|pete)'?s?\s+sake)\b",
-    r"\b(?:fed\s+up|sick\s+(?:and\s+tired\s+)?of|had\s+(?:it|enough)\s+(?:with|of)|"
+    r"\b(?:fed\s+up|sick\s+(?:and\s+tired\s+|to\s+death\s+)?of|had\s+(?:it|enough)\s+(?:with|of)|"
     r"tired\s+of\s+(?:this|you|being))\b",
     r"\b(?:fuming|livid|furious|seething)\b",
     r"\b(?:i'm|i\s+am)\s+(?:so\s+|absolutely\s+|completely\s+)?done\s+(?:with|being)\b",
@@ -52,7 +59,9 @@ _EXASPERATION = (
 )
 _THREAT = (
     r"\bcharge\s?backs?\b",
-    r"\bdispute\s+(?:the|this|it|a)\s+(?:charge|payment|transaction)\b",
+    r"\bdisput(?:e|ing)\b[^.!?]{0,30}\b(?:charge|payment|transaction|bank|card)\b",
+    r"\b(?:call|ring|contact|phone|go\s+to|tell)(?:ing)?\s+my\s+(?:bank|card\s+(?:company|issuer|provider)|"
+    r"credit\s+card\s+company)\b",
     r"\breport(?:ing)?\s+(?:you|this|your\s+company|it)\s+to\b",
     r"\b(?:trading\s+standards|ombudsman|better\s+business\s+bureau|small\s+claims|"
     r"legal\s+action|my\s+(?:lawyer|solicitor|attorney)|sue\s+you|suing\s+you)\b",
@@ -62,9 +71,9 @@ _THREAT = (
     r"\bsocial\s+media\b",
     # never ordering from you again / I'll never shop here again
     r"\bnever\s+(?:\w+ing|buy|order|shop|use|come|deal|touch)\b[^.!?]{0,40}\bagain\b",
-    r"\b(?:buy|get|order|shop|take\s+my\s+(?:business|money|custom))\b[^.!?]{0,25}"
+    r"\b(?:buy|get|order|shop|tak(?:e|ing)\s+my\s+(?:business|money|custom))\w*[^.!?]{0,25}"
     r"\b(?:somewhere\s+else|elsewhere|from\s+(?:someone|somebody)\s+else|"
-    r"from\s+(?:a|your)\s+competitors?)\b",
+    r"from\s+(?:a|your)\s+competitors?)\s*(?:[.!,;]|$|then\b|instead\b|from\s+now)",
     r"\byou\s+can\s+keep\s+your\b",
     r"\b(?:make|file|lodge|raise|submit|put\s+in)\s+an?\s+(?:formal\s+|official\s+)?complaint\b",
 )
@@ -74,20 +83,27 @@ _PRAISE = (
 )
 _SARCASM = (
     r"\blove\s+that\s+for\s+(?:me|us)\b",
-    r"\b(?:i'm|i\s+am)\s+sure\s+(?:that|it|this)(?:'ll|\s+will|'s\s+gonna|\s+is\s+going\s+to)\s+"
-    r"(?:\w+\s+)?(?:fix|help|solve|sort|change|work)\b",
+    # I'm sure that'll fix everything / I'm sure a note will really help
+    r"\b(?:i'm|i\s+am)\s+sure\s+(?:\w+\s+){0,3}?(?:\w+'ll|will|is\s+going\s+to|'s\s+gonna|gonna)\s+"
+    r"(?:(?:really|totally|definitely|absolutely)\s+(?:fix|help|solve|sort|change|work)\b|"
+    r"(?:fix|help|solve|sort|change)\s+(?:everything|it\s+all|all\s+my\s+problems|the\s+world))",
     r"\bthanks\s+for\s+nothing\b",
     r"\bjust\s+what\s+i\s+(?:needed|wanted)\b",
     r"\bwhat\s+a\s+surprise\b|\bsurprise,?\s+surprise\b",
     r"\bof\s+course\s+(?:you|it|they)\s+(?:are|is|can't|cannot|won't|didn't|don't|aren't|isn't|"
     r"haven't|did|do)\s*(?:[.!]|$)",
-    rf"\b{_PRAISE},?\s+just\s+{_PRAISE}\b",
     rf"\bwell\s+(?:that's|that\s+is)\s+just\s+{_PRAISE}\b",
 )
-# Praise stacked in short fragments ("great. fantastic.", "oh great, wonderful,") is sarcasm
-# when the caller thanks no one.
+# Praise stacked in short fragments ("great. fantastic.", "wow. amazing.") or said again
+# ("perfect, a voucher, just perfect") is sarcasm when the caller thanks no one.
 _STACKED_PRAISE = re.compile(
-    rf"(?:^|[.!?,]\s*)(?:oh\s+)?{_PRAISE}\s*[.!,]+\s*(?:just\s+)?(?:really\s+)?{_PRAISE}\b",
+    r"|".join(
+        (
+            rf"(?:^|[.!?,]\s*)(?:oh\s+)?(?:wow|{_PRAISE})\s*[.!,]+\s*(?:just\s+)?(?:really\s+)?"
+            rf"{_PRAISE}\b",
+            rf"\b(?P<praise>{_PRAISE})\b[^.!?]{{0,60}}\bjust\s+(?P=praise)\b",
+        )
+    ),
     re.IGNORECASE,
 )
 _THANKS = re.compile(r"\b(?:thanks?|thank\s+you|cheers|appreciate)\b", re.IGNORECASE)

@@ -17,15 +17,17 @@ MAX_CHARS = 400
 
 _HUMAN = (
     r"(?:(?:a|an|some|the|your|to|one\s+of\s+your)\s+)?"
-    r"(?:(?:real|live|actual|proper|human|another|senior)\s+)?"
+    r"(?:(?:real|live|actual|proper|human|another|senior)\s+){0,2}"
     r"(?:person|human(?:\s+being)?|agent|representative|rep|operator|somebody|someone|"
     r"manager|supervisor|employee|staff\s+member|customer\s+(?:service|care|support)"
     r"(?:\s+(?:agent|rep|representative|person|people|team))?|team\s+(?:member|leader)|advisor|"
-    r"adviser|colleague)"
+    r"adviser|colleague|boss|superior|whoever\s+(?:is|'s)\s+in\s+charge|"
+    r"(?:someone|somebody)\s+(?:senior|in\s+charge|higher\s+up))"
 )
 # Who one talks *with*: also anyone, people ("is there anyone I can talk to").
 _HUMAN_TALK = (
-    r"(?:(?:a|an|some|the|your|to|one\s+of\s+your)\s+)?(?:(?:real|live|actual|proper|human)\s+)?"
+    r"(?:(?:a|an|any|some|the|your|to|one\s+of\s+your)\s+)?"
+    r"(?:(?:real|live|actual|proper|human)\s+)?"
     rf"(?:anyone|anybody|people|humans|{_HUMAN})"
 )
 # Not a person for the caller: "do I need someone to sign?", "I'll have someone at home",
@@ -36,7 +38,7 @@ _NOT_FOR_US = (
 )
 # Words a request for a person is made with, beyond "speak to": deal with, sort it out with.
 _TALK = (
-    r"(?:speak|talk|chat|deal|discuss\s+(?:this|it)|sort\s+(?:this|it)\s+(?:out\s+)?|"
+    r"(?:speak|talk|chat|deal|have\s+a\s+word|discuss\s+(?:this|it)|sort\s+(?:this|it)(?:\s+out)?|"
     r"go\s+through\s+(?:this|it))"
 )
 _REQUEST = re.compile(
@@ -53,7 +55,11 @@ _REQUEST = re.compile(
             rf"\b{_HUMAN_TALK}\s+(?:that\s+|who\s+)?(?:i|we)\s+(?:can|could|might|may)\s+"
             rf"(?:actually\s+|just\s+)?{_TALK}\b",
             # transfer / connect / put / pass me through (to a person)
-            r"\b(?:transfer|connect|put)\s+me\b(?:\s+(?:through|over|to|with)\b)?",
+            r"\b(?:transfer|connect)\s+me\b(?:\s+(?:through|over|to|with)\b)?",
+            r"\bput\s+me\s+(?:through|over|to|with|in\s+touch)\b",
+            # I'd like to be transferred / can I get put through
+            r"\b(?:want|need|like|can\s+i|could\s+i|may\s+i|let\s+me)\s+(?:to\s+)?(?:be|get)\s+"
+            r"(?:transferred|connected|put\s+through|passed\s+(?:on|over))\b",
             r"\b(?:pass|hand|send)\s+me\s+(?:through|over|on)\s+to\b",
             r"\btransfer\s+(?:this|the)\s+call\b",
             # get a supervisor on the line
@@ -67,17 +73,26 @@ _REQUEST = re.compile(
             r"(?:talk(?:ing)?\s+(?:to|with)\s+)?(?:a\s+|this\s+|the\s+|your\s+)?(?:stupid\s+)?"
             r"(?:robot|machine|bot|computer|automated\s+system|ai)\b",
             # is there a person I can talk to / anyone real there / is there a manager about
-            rf"\b(?:is|are)\s+there\s+(?:any\s+way\s+)?{_HUMAN_TALK}\b.{{0,40}}\b(?:talk|speak|deal)\b",
+            rf"\b(?:is|are)\s+there\s+(?:any\s+way\s+)?{_HUMAN_TALK}\b.{{0,40}}\b{_TALK}\b",
             # escalate this / escalate me / escalate my call
             r"\bescalate\s+(?:this|me|my|the)\b",
         )
     ),
     re.IGNORECASE,
 )
-# Across clauses: "do you have customer service people? real ones?" (people, and real).
+# Across clauses: "do you have customer service people? real ones?", "do you have any staff,
+# actual humans?", "... staff who do that? I'd like one of them".
+_PEOPLE = r"(?:people|humans|staff|agents|representatives|reps|persons|team)"
 _REAL_PEOPLE = re.compile(
-    r"\b(?:people|humans|staff|agents|representatives|reps|persons)\b\W+(?:\w+\W+){0,3}?"
-    r"(?:real|actual|live|human)\s+ones\b",
+    r"|".join(
+        (
+            rf"\b{_PEOPLE}\b\W+(?:\w+\W+){{0,3}}?(?:real|actual|live|human)\s+ones\b",
+            r"\b(?:do\s+you\s+(?:even\s+)?have|have\s+you\s+got|are\s+there|is\s+there)\b"
+            r"[^?]{0,50}?\b(?:real|actual|live)\s+(?:ones|people|humans?|persons?|staff|beings)\b",
+            rf"\b{_PEOPLE}\b.{{0,80}}?\b(?:like|want|need|talk\s+to|speak\s+(?:to|with)|get|have)"
+            r"\s+one\s+of\s+(?:them|those|you)\b",
+        )
+    ),
     re.IGNORECASE,
 )
 # A question about who answers is not a request: "is this a real person?", "are you human?".
@@ -196,6 +211,20 @@ def agent_statement(text: str, fallback_phrase: str = "") -> str | None:
     return statement if len(statement.split()) >= MIN_STATEMENT_WORDS else None
 
 
+# What tells two answers of the same shape apart: numbers, ids, days ("ORD-1 arrives Monday",
+# "ORD-2 arrives Thursday" are two answers, not one said twice).
+_FACT = re.compile(
+    r"\b(?:\w*\d\w*|monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|"
+    r"yesterday|january|february|march|april|may|june|july|august|september|october|november|"
+    r"december)\b"
+)
+
+
+def facts(statement: str) -> frozenset[str]:
+    """The numbers, ids and days a normalised statement holds."""
+    return frozenset(_FACT.findall(statement))
+
+
 # The caller says the agent got it wrong: "no, don't cancel it", "not a return, the address",
 # "that's not what I said", "I said the blue one".
 _CORRECTION = re.compile(
@@ -205,10 +234,14 @@ _CORRECTION = re.compile(
             r"refund|change|process|order|charge|close|delete|remove|do\s+(?:that|it|this))\w*",
             r"\bno\b[\s,.!]*(?:no\b[\s,.!]*)*not\s+(?:a\s+|an\s+|the\s+|to\s+)?"
             r"(?!yet|really|sure|quite|now|today|exactly|at|right|much|anymore|that\b|there|here)"
-            r"\w+\s*[,.;-]+\s*(?:the|a|an|i|it's|my|i'm|i\s+want|i\s+need)\b",
+            r"(?:\w+\s+){0,2}\w+\s*[,.;-]+\s*(?:the|a|an|i|it's|my|i'm|i\s+want|i\s+need)\b",
             r"\bthat's\s+not\s+what\s+i\s+(?:said|asked|meant|want|need|wanted|said)\b",
-            r"\bi\s+(?:never|didn't|did\s+not)\s+(?:say|ask|want)\b",
+            r"\bi\s+(?:never|didn't|did\s+not)\s+(?:say|said|ask|asked|want|wanted)\b",
             r"^\W*(?:no\W+)*i\s+(?:said|meant|asked\s+(?:for|about))\b",
+            r"^\W*(?:no\W+)*wrong\b",
+            r"\bas\s+i\s+(?:said|told\s+you|mentioned|explained)\b",
+            r"\byou(?:'re|\s+are)\s+not\s+understanding\b",
+            r"\byou\s+(?:don't|do\s+not|didn't|did\s+not)\s+(?:understand|get\s+it)\b",
             r"\byou(?:'ve|\s+have)?\s+(?:misunderstood|got\s+(?:it|that|me)\s+wrong)\b",
         )
     ),
@@ -228,6 +261,8 @@ _LOOP_COMPLAINT = re.compile(
             r"\b(?:said|told\s+you|repeated|explained|asked|given\s+you)\s+(?:it\s+|that\s+|this\s+)?"
             r"(?:like\s+)?(?:twice|(?:three|four|five|several|many|\d+)\s+times)\b",
             r"\bhow\s+many\s+(?:more\s+)?times\b",
+            r"\b(?:we've|we\s+have)\s+(?:been\s+(?:over|through)|done)\s+(?:this|that)\b",
+            r"\b(?:round|around)\s+and\s+(?:round|around)\b",
             r"\b(?:are\s+you\s+(?:even\s+)?|you're\s+not\s+|you\s+are\s+not\s+|not\s+even\s+)"
             r"listening\b",
             r"\b(?:is\s+)?(?:anything|any\s+of\s+this)\s+getting\s+through\b",
