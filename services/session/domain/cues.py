@@ -1,5 +1,6 @@
 """What one utterance says about the call: a request for a person, an agent's "sorry, I didn't
-get that", a question asked again (pure text rules, no I/O).
+get that", a question or statement said again, a caller correcting the agent or saying the call
+goes round in circles (pure text rules, no I/O).
 
 Requests for a person need patterns (no library knows a contact center's phrasing); the
 patterns want a request verb or a bare "agent, please", so look-alikes stay out: "the delivery

@@ -3,7 +3,8 @@
 ``CallSignals`` keeps only what the rules' windows can need: every history is a bounded deque
 (``MAX_HISTORY`` entries; the oldest falls off, so a window longer than that sees the last
 ``MAX_HISTORY``), text is examined up to ``cues.MAX_CHARS``, and no text is kept except the
-normalised last few questions and statements the repeat check compares with.
+normalised last few questions and statements the repeat check compares with (and the
+embeddings of the agent's last few statements).
 ``measure(condition)`` answers a condition's value with the item ids behind it.
 """
 
