@@ -176,10 +176,20 @@ def replay(engine: EscalationEngine, conversation: Conversation) -> Outcome:
 
 def default_engine(line: SupportLine | None = None) -> EscalationEngine:
     from services.session.adapters.better_profanity_counter import BetterProfanityCounter
-    from services.session.adapters.minilm_sentiment import VaderMiniLmSentimentScorer
+    from services.session.adapters.minilm_sentiment import (
+        MiniLmEncoder,
+        MiniLmSentenceEmbedder,
+        VaderMiniLmSentimentScorer,
+    )
 
     line = line or load_lines()[LINE_ID]
-    return EscalationEngine(VaderMiniLmSentimentScorer(), {LINE_ID: line}, BetterProfanityCounter())
+    encoder = MiniLmEncoder()
+    return EscalationEngine(
+        VaderMiniLmSentimentScorer(encoder),
+        {LINE_ID: line},
+        BetterProfanityCounter(),
+        embedder=MiniLmSentenceEmbedder(encoder),
+    )
 
 
 def report(outcomes: Sequence[Outcome]) -> str:

@@ -103,6 +103,46 @@ OPTIONS: dict[str, Callable[[], Callable[[str], float]]] = {
 }
 
 
+def _profanity_library() -> Callable[[str], float]:
+    """better_profanity's own matcher on the same list (what the counter used before)."""
+    from better_profanity import Profanity
+
+    from services.session.adapters.better_profanity_counter import NOT_SWEARING
+
+    profanity = Profanity()
+    profanity.load_censor_words(whitelist_words=sorted(NOT_SWEARING))
+    return lambda text: float(str(profanity.censor(text, "\u2588")).count("\u2588" * 4))
+
+
+def _profanity_regex() -> Callable[[str], float]:
+    from services.session.adapters.better_profanity_counter import BetterProfanityCounter
+
+    counter = BetterProfanityCounter()
+    return lambda text: float(counter.count(text))
+
+
+def _anger_cues() -> Callable[[str], float]:
+    from services.session.domain.anger_cues import with_anger_cues
+
+    return lambda text: with_anger_cues(text, 0.0)
+
+
+def _embedder() -> Callable[[str], float]:
+    from services.session.adapters.minilm_sentiment import MiniLmEncoder, MiniLmSentenceEmbedder
+
+    embedder = MiniLmSentenceEmbedder(MiniLmEncoder())
+    return lambda text: embedder.embed(text)[0]
+
+
+# What else the escalation engine spends per utterance (caller) or reply (agent, embedder).
+OTHER_COSTS: dict[str, Callable[[], Callable[[str], float]]] = {
+    "profanity: better_profanity matcher (before)": _profanity_library,
+    "profanity: compiled regex over the same list": _profanity_regex,
+    "anger cues (regex)": _anger_cues,
+    "sentence embedding of an agent reply (loop check)": _embedder,
+}
+
+
 def main() -> int:
     for name, build in OPTIONS.items():
         start = time.perf_counter()
@@ -115,6 +155,12 @@ def main() -> int:
         p50, p95 = _time(score)
         print(f"{name}: load {loaded:.2f} s, p50 {p50:.2f} ms, p95 {p95:.2f} ms per sentence")
         print(f"    {_separation(score)}")
+    for name, build in OTHER_COSTS.items():
+        start = time.perf_counter()
+        measure = build()
+        loaded = time.perf_counter() - start
+        p50, p95 = _time(measure)
+        print(f"{name}: load {loaded:.2f} s, p50 {p50:.3f} ms, p95 {p95:.3f} ms per sentence")
     return 0
 
 

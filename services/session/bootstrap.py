@@ -20,7 +20,11 @@ from services.session import handlers
 from services.session.adapters.agents_yaml import load_agents
 from services.session.adapters.better_profanity_counter import BetterProfanityCounter
 from services.session.adapters.http_call_log import AnalyticsCallContext, AnalyticsCallLog
-from services.session.adapters.minilm_sentiment import VaderMiniLmSentimentScorer
+from services.session.adapters.minilm_sentiment import (
+    MiniLmEncoder,
+    MiniLmSentenceEmbedder,
+    VaderMiniLmSentimentScorer,
+)
 from services.session.adapters.redis_registry import RedisSessionRegistry
 from services.session.adapters.yaml_lines import LineBook
 from services.session.domain.agents import AgentDirectory
@@ -49,9 +53,11 @@ def create_app(settings: SessionSettings) -> FastAPI:
     registry = RedisSessionRegistry(redis, prefix=settings.redis.key_prefix)
     producer = BufferedProducer(settings.kafka, client_id=settings.session_id)
     # About a second and 100 MB once per process: the embedding model and the word lists.
-    scorer = VaderMiniLmSentimentScorer()
+    encoder = MiniLmEncoder()
+    scorer = VaderMiniLmSentimentScorer(encoder)
+    embedder = MiniLmSentenceEmbedder(encoder)
     profanity = BetterProfanityCounter()
-    engine = EscalationEngine(scorer, lambda: book.lines, profanity)
+    engine = EscalationEngine(scorer, lambda: book.lines, profanity, embedder=embedder)
     analytics_key = settings.analytics_key.get_secret_value() if settings.analytics_key else None
     call_log = AnalyticsCallLog(settings.analytics_url, analytics_key)
     topic = settings.kafka.topic
@@ -140,6 +146,7 @@ def create_app(settings: SessionSettings) -> FastAPI:
     app.state.call_log = call_log
     app.state.scorer = scorer
     app.state.profanity = profanity
+    app.state.embedder = embedder
     app.state.rate_limiter = KeyRateLimiter(
         settings.redis.url.get_secret_value(),
         settings.auth.rate_limit,

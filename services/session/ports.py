@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -53,6 +54,15 @@ class SentimentScorer(Protocol):
     """
 
     def score(self, text: str) -> float: ...
+
+
+class SentenceEmbedder(Protocol):
+    """Sentence embeddings of unit length: the dot product of two is their cosine similarity.
+
+    Synchronous and thread-safe, like the scorer (the same model may serve both).
+    """
+
+    def embed(self, text: str) -> Sequence[float]: ...
 
 
 class ProfanityCounter(Protocol):

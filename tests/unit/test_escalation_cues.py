@@ -6,9 +6,12 @@ import pytest
 
 from services.session.domain.cues import (
     agent_question,
+    agent_statement,
     asks_for_person,
     caller_statement,
+    is_correction,
     is_fallback_reply,
+    is_loop_complaint,
     same,
 )
 
@@ -31,6 +34,21 @@ from services.session.domain.cues import (
         "I would like to speak with your supervisor",
         "connect me with an agent",
         "Escalate this please",
+        # asked about, or wished for, in other words
+        "is there a supervisor around I could have a word with?",
+        "Are there any people there I can speak with?",
+        "I'd sooner sort it out with a person, if that's okay",
+        "honestly I'd rather deal with someone on your team",
+        "can I get a manager please",
+        "could I be transferred to billing",
+        "I'd like to be put through, thanks",
+        "pass me over to one of your colleagues",
+        "get your boss on the phone",
+        "let me speak to whoever is in charge",
+        "I want a real live person",
+        "do you have staff there? real ones? I'd like one",
+        "have you got any actual humans working there",
+        "you have support people, right? I want to talk to one of them",
     ],
 )
 def test_requests_for_a_person(text: str) -> None:
@@ -52,6 +70,16 @@ def test_requests_for_a_person(text: str) -> None:
         "I need to talk to my wife first",
         "The robot vacuum I ordered is broken",
         "Who is the best person to ask about returns?",
+        "I thought I'd have to get transferred to a human for that, but no, all sorted",
+        "can another person sign for it, like my flatmate?",
+        "do I need someone to be home for the delivery?",
+        "I'll have someone at home to take it in",
+        "do you have customer service hours on Sundays?",
+        "can you put me down for the Tuesday slot?",
+        "are these real ones or fake leather?",
+        "am I talking to a real person?",
+        "I had to deal with a rude driver last time",
+        "I'm the kit representative for our club",
     ],
 )
 def test_look_alikes_are_not_requests(text: str) -> None:
@@ -75,3 +103,75 @@ def test_questions_and_statements_for_repeats() -> None:
     assert caller_statement("yes") is None
     assert caller_statement("ORD 123") == "ord 123"
     assert not same("i want a refund for my order", "where is my order right now")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no, don't cancel it, I want to add to it",
+        "NO. do not refund it",
+        "stop, don't send anything",
+        "no, not a refund, an exchange",
+        "no no, not the red one, the blue one",
+        "that's not what I asked",
+        "I said Tuesday, not Thursday",
+        "I never asked for a refund",
+        "you've got it wrong",
+        "as I said, it's the second order",
+        "you're not understanding me",
+    ],
+)
+def test_corrections(text: str) -> None:
+    assert is_correction(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no, not yet, I'll check tonight",
+        "No, that's everything, thanks",
+        "no, not there. still nothing",
+        "no, the other one",
+        "don't worry about it",
+        "nope, that's it",
+    ],
+)
+def test_answers_that_are_not_corrections(text: str) -> None:
+    assert not is_correction(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "you keep telling me the same thing",
+        "we're going round in circles",
+        "round and round we go",
+        "I've told you three times already",
+        "I already told you that",
+        "I just did",
+        "how many more times",
+        "are you even listening?",
+        "is any of this getting through",
+        "are you stuck?",
+        "we've been over this",
+    ],
+)
+def test_loop_complaints(text: str) -> None:
+    assert is_loop_complaint(text)
+
+
+def test_what_a_loop_complaint_is_not() -> None:
+    assert not is_loop_complaint("the email just said twenty percent off")
+    assert not is_loop_complaint("I told my wife it would come today")
+    assert not is_loop_complaint("the parcel is stuck in customs")  # stuck, but not the agent
+
+
+def test_agent_statements_drop_routine_questions_fallbacks_and_pleasantries() -> None:
+    said = agent_statement(
+        "Sorry, I didn't get that. Our returns policy is on the website. Anything else?"
+    )
+    assert said == "our returns policy is on the website"
+    assert agent_statement("I'm sorry. Is there anything else I can help with?") is None
+    assert agent_statement("Sorry, I didn't catch that. Could you say it again?") is None
+    phrase = "let me try another way"
+    assert agent_statement("Let me try another way.", fallback_phrase=phrase) is None

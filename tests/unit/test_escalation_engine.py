@@ -211,6 +211,96 @@ def test_routine_questions_and_short_answers_are_not_a_loop() -> None:
         assert not _escalations(call.caller("yes"))
 
 
+def test_caller_corrections_and_loop_complaints_make_a_loop() -> None:
+    call = Call(_engine(_line({"signal": "repeated_questions", "threshold": 2})))
+
+    call.agent("I can help you cancel your order. What's the order number?")
+    assert not _escalations(call.caller("no, don't cancel it, I want to add a scarf"))
+    call.agent("Would you like to cancel your order?")
+    escalated = _escalations(call.caller("you keep asking me that. adding, not cancelling"))
+    assert escalated and escalated[0].evidence[0].signal == "repeated_questions"
+    assert escalated[0].evidence[0].item_ids == ["u2", "u4"]
+
+
+def test_one_correction_in_a_calm_call_is_not_a_loop() -> None:
+    call = Call(_engine(_line({"signal": "repeated_questions", "threshold": 2})))
+
+    call.agent("Is it the red scarf?")
+    assert not _escalations(call.caller("no, not the red one, the blue one"))
+    call.agent("Got it, the blue scarf ships tomorrow.")
+    assert not _escalations(call.caller("no, not yet, I'll check the email later"))
+
+
+class FakeEmbedder:
+    """Unit vectors by a table: texts mapped to the same vector say the same thing."""
+
+    def __init__(self, vectors: dict[str, tuple[float, ...]]) -> None:
+        self.vectors = vectors
+        self.seen: list[str] = []
+
+    def embed(self, text: str) -> tuple[float, ...]:
+        self.seen.append(text)
+        return self.vectors.get(text, (0.0, 0.0, 1.0))
+
+
+def test_agent_saying_the_same_thing_in_other_words_is_a_loop() -> None:
+    said = [
+        "You can find our returns policy at example dot com slash returns.",
+        "Our returns policy is available at example dot com slash returns.",
+        "For details on returns, please visit example dot com slash returns.",
+    ]
+    normalised = [
+        "you can find our returns policy at example dot com slash returns",
+        "our returns policy is available at example dot com slash returns",
+        "for details on returns please visit example dot com slash returns",
+    ]
+    embedder = FakeEmbedder({text: (0.6, 0.8, 0.0) for text in normalised})
+    line = _line({"signal": "repeated_questions", "threshold": 2})
+    call = Call(_engine(line, embedder=embedder))
+
+    assert not _escalations(call.agent(said[0]))
+    assert not _escalations(call.agent(said[1] + " Is there anything else?"))
+    escalated = _escalations(call.agent(said[2]))
+    assert escalated and escalated[0].evidence[0].item_ids == ["a2", "a3"]
+    assert embedder.seen == normalised  # the routine question is not part of what was said
+
+    # Without the embedder the words are compared: too different to count.
+    wordwise = Call(_engine(line))
+    assert not any(_escalations(wordwise.agent(text)) for text in said)
+
+
+def test_different_replies_are_not_a_loop_even_with_the_embedder() -> None:
+    line = _line({"signal": "repeated_questions", "threshold": 1})
+    embedder = FakeEmbedder({"it arrives tomorrow at noon": (1.0, 0.0, 0.0)})
+    call = Call(_engine(line, embedder=embedder))
+
+    assert not _escalations(call.agent("It arrives tomorrow at noon."))
+    assert not _escalations(call.agent("That one arrived on Monday morning."))
+    assert not _escalations(call.agent("Sorry, I didn't catch that."))  # a fallback, not said
+
+
+def test_the_same_answer_about_other_orders_is_not_a_loop() -> None:
+    line = _line({"signal": "repeated_questions", "threshold": 1})
+    embedder = FakeEmbedder({})  # every text the same vector: only the facts differ
+    call = Call(_engine(line, embedder=embedder))
+
+    assert not _escalations(call.agent("ORD-1 is at the depot and arrives on Monday."))
+    assert not _escalations(call.agent("ORD-2 is at the depot and arrives on Thursday."))
+    assert _escalations(call.agent("ORD 2 is at the local depot; it arrives on Thursday."))
+
+
+def test_anger_cues_lower_the_score_the_rules_and_the_event_see() -> None:
+    sarcasm = "a note. great. fantastic."
+    line = _line({"signal": "sentiment", "threshold": -0.5})
+    call = Call(_engine(line, {sarcasm: 0.89, "great, thanks": 0.8}))
+
+    assert not _escalations(call.caller("great, thanks"))
+    events = call.caller(sarcasm)
+    scored = [e for e in events if isinstance(e, SentimentScored)]
+    assert scored[0].score == -0.6
+    assert _escalations(events)
+
+
 def test_tool_failures_within_seconds_and_turns() -> None:
     by_time = Call(_engine(_line({"signal": "tool_failures", "threshold": 2, "window_s": 60})))
     assert not _escalations(by_time.tool("error"))

@@ -5,10 +5,16 @@ from __future__ import annotations
 import threading
 
 import pytest
+from better_profanity import Profanity
+from better_profanity.constants import ALLOWED_CHARACTERS
 
-from services.session.adapters.better_profanity_counter import BetterProfanityCounter
+from services.session.adapters.better_profanity_counter import (
+    NOT_SWEARING,
+    BetterProfanityCounter,
+)
 from services.session.adapters.minilm_sentiment import (
     MAX_CHARS,
+    MiniLmSentenceEmbedder,
     Nearness,
     VaderMiniLmSentimentScorer,
     VaderSentimentScorer,
@@ -92,3 +98,39 @@ def test_profanity_counts_swearing_not_look_alikes() -> None:
     assert counter.count("oh my god, damn, the maxi dress and the door knob") == 0
     assert counter.count("size XX L, the screw is loose") == 0
     assert counter.count(HEADPHONES) == 0
+
+
+def test_the_compiled_counter_finds_what_the_library_finds() -> None:
+    library = Profanity()
+    library.load_censor_words(whitelist_words=sorted(NOT_SWEARING))
+    counter = BetterProfanityCounter()
+    # Entries the library's word splitting can never match ("sh!+") are left out here; the
+    # compiled pattern matches them as listed.
+    spelled = ALLOWED_CHARACTERS | set(" -_.")
+    words = sorted(w for w in map(str, library.CENSOR_WORDSET) if set(w) <= spelled)
+    texts = [
+        *(f"well {word}, that is it" for word in words[::7]),
+        *(f"{word.upper()}!" for word in words[3::11]),
+        "this is B@STARD stuff and a$$hole behaviour, 5hit",
+        "blow job and a blowjob",  # an entry of two words, and of one
+        "oh my god, damn, hell, the maxi dress, the door knob, crap",
+        "Scunthorpe, assessment, class, grass, cocktail, shitake",
+    ]
+    assert counter.count("well sh!+, that is it") == 1
+    for text in texts:
+        expected = str(library.censor(text, "\u2588")).count("\u2588" * 4)
+        assert counter.count(text) == expected, text
+
+
+def test_sentence_embeddings_tell_the_same_thing_said_again() -> None:
+    embedder = MiniLmSentenceEmbedder(VaderMiniLmSentimentScorer()._encoder)
+
+    def cosine(a: str, b: str) -> float:
+        return sum(x * y for x, y in zip(embedder.embed(a), embedder.embed(b), strict=True))
+
+    policy = "our returns policy is available at example dot com slash returns"
+    assert cosine(policy, policy) == pytest.approx(1.0, abs=1e-4)  # unit length
+    assert (
+        cosine(policy, "for details on returns please visit example dot com slash returns") > 0.75
+    )
+    assert cosine("it arrives tomorrow", "that one arrived on monday") < 0.75

@@ -1,4 +1,4 @@
-"""Swear words in caller utterances, counted with ``better_profanity``'s list and matcher.
+"""Swear words in caller utterances, counted with ``better_profanity``'s word list.
 
 The library's list (about 900 entries, with leetspeak variants such as ``sh1t``) is made for
 moderating chat: it holds many words that are not swearing in a support call (body and health
@@ -10,12 +10,13 @@ counted. Speech-to-text often masks swearing itself ("f***"): a masked word coun
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from better_profanity import Profanity
+from better_profanity.constants import ALLOWED_CHARACTERS
 
-# Only this much of an utterance is examined (the matcher is ~2 ms per word).
+# Only this much of an utterance is examined.
 MAX_CHARS = 500
-CENSOR = "\u2588"  # never in a transcript, so each run of four is one censored word
 _MASKED = re.compile(r"\b[a-z]\*{2,}[a-z]*|\*{3,}", re.IGNORECASE)
 
 # Entries of the library's list that are not swearing on a support line.
@@ -39,15 +40,55 @@ NOT_SWEARING: frozenset[str] = frozenset(
 )
 
 
+def _trie_pattern(words: list[str], char_map: dict[str, tuple[str, ...]]) -> str:
+    """One regex alternative for all ``words`` as a trie (shared prefixes once), each letter a
+    class of the library's look-alike characters ("a" is ``[a@*4]``)."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # the end of a word
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = []
+        for char in sorted(node, key=lambda c: (c == "", c)):
+            if char == "":
+                continue
+            variants = "".join(re.escape(v) for v in char_map.get(char, (char,)))
+            head = f"[{variants}]" if len(char_map.get(char, (char,))) > 1 else variants
+            branches.append(head + emit(node[char]))
+        if "" in node:  # a word may end here; longer words are tried first
+            branches.append("")
+        if len(branches) == 1:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")"
+
+    return emit(trie)
+
+
 class BetterProfanityCounter:
-    """The ``ProfanityCounter``: swear words per utterance. Thread-safe (read-only after init)."""
+    """The ``ProfanityCounter``: swear words per utterance. Thread-safe (read-only after init).
+
+    ``better_profanity``'s own matcher walks the text a character at a time and compares each
+    word with every entry of its list (about 2 ms a word); the same list and look-alike
+    characters compiled into one trie-shaped regex count the same words in microseconds. A
+    word is a run of the library's word characters, so "bullshit's" is not "bullshit" here
+    either.
+    """
 
     def __init__(self) -> None:
-        self._profanity = Profanity()
-        self._profanity.load_censor_words(whitelist_words=sorted(NOT_SWEARING))
+        profanity = Profanity()
+        profanity.load_censor_words(whitelist_words=sorted(NOT_SWEARING))
+        words = sorted({str(word) for word in profanity.CENSOR_WORDSET})
+        word_chars = "".join(re.escape(c) for c in sorted(ALLOWED_CHARACTERS) if c not in "\\]^-")
+        edge = f"[{word_chars}]"
+        self._swearing = re.compile(
+            f"(?<!{edge}){_trie_pattern(words, profanity.CHARS_MAPPING)}(?!{edge})",
+            re.IGNORECASE,
+        )
 
     def count(self, text: str) -> int:
         text = text[:MAX_CHARS]
         masked = len(_MASKED.findall(text))
-        censored = self._profanity.censor(_MASKED.sub(" ", text), CENSOR)
-        return masked + str(censored).count(CENSOR * 4)
+        return masked + len(self._swearing.findall(_MASKED.sub(" ", text)))

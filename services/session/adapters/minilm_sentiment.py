@@ -128,6 +128,17 @@ class MiniLmEncoder:
         return np.stack([self.embed(text) for text in texts])
 
 
+class MiniLmSentenceEmbedder:
+    """The ``SentenceEmbedder``: all-MiniLM-L6-v2 embeddings as plain floats. Thread-safe."""
+
+    def __init__(self, encoder: MiniLmEncoder) -> None:
+        self._encoder = encoder
+
+    def embed(self, text: str) -> list[float]:
+        values: list[float] = self._encoder.embed(text).tolist()
+        return values
+
+
 @dataclass(frozen=True)
 class Nearness:
     """Mean cosine similarity to the nearest anchors of each group."""

@@ -12,8 +12,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from services.session.domain.anger_cues import with_anger_cues
 from services.session.domain.signals import CallSignals, Measurement, slope
-from services.session.ports import ProfanityCounter, SentimentScorer
+from services.session.ports import ProfanityCounter, SentenceEmbedder, SentimentScorer
 from shared.events import (
     CallEnded,
     CallStarted,
@@ -119,10 +120,14 @@ class EscalationEngine:
         lines: Mapping[str, SupportLine] | Callable[[], Mapping[str, SupportLine]],
         profanity: ProfanityCounter,
         *,
+        embedder: SentenceEmbedder | None = None,
         max_calls: int = MAX_CALLS,
     ) -> None:
         self._scorer = scorer
         self._profanity = profanity
+        # Tells agent replies that say the same thing in other words (a loop); without it
+        # replies are compared word by word.
+        self._embed = embedder.embed if embedder is not None else None
         # A callable is read at every event: lines reloaded while calls run take effect at once
         # (``lambda: line_book.lines``); a mapping is fixed.
         self._lines = lines if callable(lines) else _fixed(dict(lines))
@@ -149,6 +154,8 @@ class EscalationEngine:
         out: list[EventPayload] = []
         if isinstance(payload, TranscriptUser):
             score = max(-1.0, min(1.0, float(self._scorer.score(payload.text))))
+            # Sarcasm, exasperation and threats to leave read as anger whatever their words.
+            score = with_anger_cues(payload.text, score)
             signals.caller_said(
                 payload.item_id, payload.text, score, self._profanity.count(payload.text)
             )
@@ -157,7 +164,9 @@ class EscalationEngine:
             out.append(SentimentScored(item_id=payload.item_id, score=score, trend=trend))
         elif isinstance(payload, TranscriptAgent):
             phrase = line.dialogue.fallback_phrase if line is not None else ""
-            signals.agent_said(payload.reply_id, payload.text, payload.interrupted, phrase)
+            signals.agent_said(
+                payload.reply_id, payload.text, payload.interrupted, phrase, self._embed
+            )
         elif isinstance(payload, Interruption):
             if payload.kind == "barge_in":
                 signals.reply_interrupted(payload.reply_id)

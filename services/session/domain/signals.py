@@ -3,13 +3,15 @@
 ``CallSignals`` keeps only what the rules' windows can need: every history is a bounded deque
 (``MAX_HISTORY`` entries; the oldest falls off, so a window longer than that sees the last
 ``MAX_HISTORY``), text is examined up to ``cues.MAX_CHARS``, and no text is kept except the
-normalised last few questions and statements the repeat check compares with.
+normalised last few questions and statements the repeat check compares with (and the
+embeddings of the agent's last few statements).
 ``measure(condition)`` answers a condition's value with the item ids behind it.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +26,12 @@ REPEAT_LOOKBACK = 4
 # barge_in_rate is measured once the window holds this many agent replies (1 of 1 is no rate).
 MIN_REPLIES_FOR_RATE = 3
 MAX_IDS = 10  # item ids per evidence entry
+# Two agent replies (with the same numbers and days) whose sentence embeddings are at least this
+# similar (cosine) say the same thing: a policy sent again in other words scores 0.78 to 0.97
+# with all-MiniLM-L6-v2; the different steps of the calm scripted calls stay below 0.68.
+SIMILAR_COSINE = 0.75
+
+Embed = Callable[[str], Sequence[float]]
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,10 @@ class CallSignals:
     interrupted: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_HISTORY))
     questions: deque[str] = field(default_factory=lambda: deque(maxlen=REPEAT_LOOKBACK))
     statements: deque[str] = field(default_factory=lambda: deque(maxlen=REPEAT_LOOKBACK))
+    # What the agent's last replies said (normalised), with their embeddings when known.
+    agent_statements: deque[tuple[str, Sequence[float] | None]] = field(
+        default_factory=lambda: deque(maxlen=REPEAT_LOOKBACK)
+    )
     repeats: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=MAX_HISTORY))
     # (when, caller turn, tool call id) of each failed tool result.
     tool_failures: deque[tuple[datetime, int, str]] = field(
@@ -91,13 +103,26 @@ class CallSignals:
             self.person_requests.append((self.caller_turns, item_id))
         if swear_words:
             self.profanity.append((self.caller_turns, item_id, swear_words))
+        # A loop from the caller's side, counted once per utterance: the same thing said
+        # again, a correction ("no, don't cancel it"), or "you keep saying the same thing".
+        repeated = cues.is_correction(text) or cues.is_loop_complaint(text)
         statement = cues.caller_statement(text)
         if statement is not None:
-            if any(cues.same(statement, earlier) for earlier in self.statements):
-                self.repeats.append((self.turns, item_id))
+            repeated |= any(cues.same(statement, earlier) for earlier in self.statements)
             self.statements.append(statement)
+        if repeated:
+            self.repeats.append((self.turns, item_id))
 
-    def agent_said(self, reply_id: str, text: str, interrupted: bool, fallback_phrase: str) -> None:
+    def agent_said(
+        self,
+        reply_id: str,
+        text: str,
+        interrupted: bool,
+        fallback_phrase: str,
+        embed: Embed | None = None,
+    ) -> None:
+        """An agent reply. ``embed`` (unit-length sentence embeddings) tells replies that say
+        the same thing in other words; without it replies are compared word by word."""
         self.agent_turns += 1
         self.turns += 1
         self.replies.append((self.agent_turns, reply_id))
@@ -105,11 +130,22 @@ class CallSignals:
             self.interrupted.append(reply_id)
         if cues.is_fallback_reply(text, fallback_phrase):
             self.fallbacks[self.agent_turns] = reply_id
+        # A loop from the agent's side, counted once per reply: the same question asked again,
+        # or the same thing said again in whatever words.
+        repeated = False
         question = cues.agent_question(text)
         if question is not None:
-            if any(cues.same(question, earlier) for earlier in self.questions):
-                self.repeats.append((self.turns, reply_id))
+            repeated = any(cues.same(question, earlier) for earlier in self.questions)
             self.questions.append(question)
+        statement = cues.agent_statement(text, fallback_phrase)
+        if statement is not None:
+            vector = embed(statement) if embed is not None else None
+            repeated |= any(
+                _alike(statement, vector, *earlier) for earlier in self.agent_statements
+            )
+            self.agent_statements.append((statement, vector))
+        if repeated:
+            self.repeats.append((self.turns, reply_id))
         # Keep only the fallbacks a window can still see.
         for turn in [t for t in self.fallbacks if t <= self.agent_turns - MAX_HISTORY]:
             del self.fallbacks[turn]
@@ -196,7 +232,9 @@ class CallSignals:
         n = condition.turns or 8
         found = [item for turn, item in self.repeats if turn > self.turns - n]
         return Measurement(
-            len(found), _ids(found), f"the same question or statement repeated {_times(len(found))}"
+            len(found),
+            _ids(found),
+            f"the same thing said again or corrected {_times(len(found))}",
         )
 
     def _measure_tool_failures(self, condition: Condition) -> Measurement:
@@ -249,6 +287,16 @@ def slope(values: list[float]) -> float:
     num = sum((x - mean_x) * (y - mean_y) for x, y in enumerate(values))
     den = sum((x - mean_x) ** 2 for x in range(n))
     return num / den
+
+
+def _alike(
+    text: str, vector: Sequence[float] | None, other: str, other_vector: Sequence[float] | None
+) -> bool:
+    if cues.facts(text) != cues.facts(other):
+        return False  # the same kind of answer about another order or day
+    if vector is not None and other_vector is not None:
+        return sum(a * b for a, b in zip(vector, other_vector, strict=True)) >= SIMILAR_COSINE
+    return cues.same(text, other)
 
 
 def _ids(ids: list[str]) -> tuple[str, ...]:

@@ -58,9 +58,10 @@ async def run_backtest(body: BacktestRequest, request: Request, _key: Supervisor
     except CallLogUnavailableError as exc:
         raise HTTPException(502, f"stored calls could not be read: {exc}") from exc
     scorer, profanity = state.scorer, state.profanity
+    embedder = getattr(state, "embedder", None)
 
     def engine() -> EscalationEngine:
-        return EscalationEngine(scorer, lines, profanity)
+        return EscalationEngine(scorer, lines, profanity, embedder=embedder)
 
     report = await asyncio.to_thread(backtest, stored, engine)
     return {

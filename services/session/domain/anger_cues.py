@@ -1,0 +1,124 @@
+"""Anger a sentiment model misreads: sarcasm, exasperation, threats to leave (pure text rules).
+
+A lexicon reads "a note. great. fantastic." as glowing and "this is so shady" or "I'm doing a
+chargeback" as neutral; a caller saying them is angry with the service. Three families of cues
+say so whatever the words' polarity:
+
+- exasperation with the service or the company: "unbelievable", "what a joke", "a total
+  shambles", "this is so shady", "are you kidding me", "how hard can it be", "I'm fuming";
+- threats to leave, complain or go to the bank: "I'm never ordering from you again", "I'll buy it
+  somewhere else", "chargeback", "reporting you to trading standards", "a one star review";
+- sarcasm, positive words where none is meant: "love that for me", "I'm sure that'll fix
+  everything", "thanks for nothing", "great. fantastic." (praise stacked without thanks),
+  "of course you are.".
+
+Calm complaints about a product ("it's a bit annoying", "terrible quality", "disappointed") and
+sincere thanks ("great, thanks!", "oh today? great") hold none of them. A cue only lowers one
+utterance's score (``ANGER_CEILING``); the rules still want the trend over several utterances.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Only this much of an utterance is examined.
+MAX_CHARS = 600
+# An utterance with an anger cue scores at most this: as low as the sentiment adapter's own
+# floor for frustration with the service, so one cue with one more sour utterance is a trend.
+ANGER_CEILING = -0.6
+
+_EXASPERATION = (
+    r"\bunbelievable\b",
+    r"\bridiculous\b",
+    r"\b(?:shambles|farce|disgrace(?:ful)?|outrageous|appalling|unacceptable|incompetent|"
+    r"incompetence|pathetic|shady|dodgy|scammers?|scammed|theft|thieves|daylight\s+robbery|"
+    r"rip[-\s]?off|ripping\s+(?:me|people|us)\s+off)\b",
+    r"\b(?:this|that|it|you|you're|this\s+company)\s*(?:is|'s|are|'re)?\s+(?:a\s+|an\s+absolute\s+|"
+    r"a\s+total\s+|such\s+a\s+|a\s+complete\s+)?scam\b",
+    r"\bwhat\s+an?\s+(?:absolute\s+|complete\s+|total\s+)?(?:joke|farce|mess|nightmare|"
+    r"shambles|waste|disgrace|rip[-\s]?off|con)\b",
+    r"\b(?:shocking|disgusting|terrible|awful|horrendous|dreadful|abysmal|atrocious|lousy|"
+    r"rubbish|appalling|worst)\s+(?:customer\s+)?(?:service|company|support|treatment)\b",
+    r"\byou\s+people\b",
+    r"\b(?:sure|yeah)\s+you\s+(?:are|do|will|did|can|have)\s*(?:[.!]|$)",
+    r"\b(?:this|that|it|you|you\s+lot|your\s+\w+)\s+(?:is|are|'s|'re)\s+(?:(?:a|an|such\s+a|"
+    r"an\s+absolute|a\s+complete|a\s+total|so|just|completely|absolutely|totally)\s+)*"
+    r"(?:joke|hopeless|insane|a\s+nightmare|beyond\s+a\s+joke)\b",
+    r"\b(?:are|r)\s+you\s+(?:kidding|joking|serious|having\s+a\s+laugh|for\s+real)\b",
+    r"\byou(?:'ve|\s+have)?\s+(?:got|gotta)\s+(?:to\s+)?be\s+(?:kidding|joking)\b",
+    r"\bhow\s+(?:hard|difficult)\s+(?:is|can)\s+it\b",
+    r"\bfor\s+(?:crying\s+out\s+loud|(?:goodness|god|heaven|pete)'?s?\s+sake)\b",
+    r"\b(?:fed\s+up|sick\s+(?:and\s+tired\s+|to\s+death\s+)?of|had\s+(?:it|enough)\s+(?:with|of)|"
+    r"tired\s+of\s+(?:this|you|being))\b",
+    r"\b(?:fuming|livid|furious|seething)\b",
+    r"\b(?:i'm|i\s+am)\s+(?:so\s+|absolutely\s+|completely\s+)?done\s+(?:with|being)\b",
+    r"\bdone\s+with\s+(?:you|this|your)\b",
+    r"\bwasted\s+(?:my\s+|a\s+|an\s+|\w+\s+)?(?:whole\s+)?(?:time|morning|afternoon|day|"
+    r"evening|minutes|hours?)\b",
+    r"\bwaste\s+of\s+(?:my\s+)?time\b",
+)
+_THREAT = (
+    r"\bcharge\s?backs?\b",
+    r"\bdisput(?:e|ing)\b[^.!?]{0,30}\b(?:charge|payment|transaction|bank|card)\b",
+    r"\b(?:call|ring|contact|phone|go\s+to|tell)(?:ing)?\s+my\s+(?:bank|card\s+(?:company|issuer|provider)|"
+    r"credit\s+card\s+company)\b",
+    r"\breport(?:ing)?\s+(?:you|this|your\s+company|it)\s+to\b",
+    r"\b(?:trading\s+standards|ombudsman|better\s+business\s+bureau|small\s+claims|"
+    r"legal\s+action|my\s+(?:lawyer|solicitor|attorney)|sue\s+you|suing\s+you)\b",
+    r"\b(?:one|1|zero|0|no)[-\s]stars?\b",
+    r"\b(?:bad|terrible|awful|negative|scathing|horrible)\s+reviews?\b",
+    r"\b(?:tell|telling|warn|warning)\s+(?:everyone|everybody|all\s+my|the\s+world|people)\b",
+    r"\bsocial\s+media\b",
+    # never ordering from you again / I'll never shop here again
+    r"\bnever\s+(?:\w+ing|buy|order|shop|use|come|deal|touch)\b[^.!?]{0,40}\bagain\b",
+    r"\b(?:buy|get|order|shop|tak(?:e|ing)\s+my\s+(?:business|money|custom))\w*[^.!?]{0,25}"
+    r"\b(?:somewhere\s+else|elsewhere|from\s+(?:someone|somebody)\s+else|"
+    r"from\s+(?:a|your)\s+competitors?)\s*(?:[.!,;]|$|then\b|instead\b|from\s+now)",
+    r"\byou\s+can\s+keep\s+your\b",
+    r"\b(?:make|file|lodge|raise|submit|put\s+in)\s+an?\s+(?:formal\s+|official\s+)?complaint\b",
+)
+_PRAISE = (
+    r"(?:great|fantastic|brilliant|wonderful|perfect|lovely|marvell?ous|super|amazing|terrific|"
+    r"excellent|splendid)"
+)
+_SARCASM = (
+    r"\blove\s+that\s+for\s+(?:me|us)\b",
+    # I'm sure that'll fix everything / I'm sure a note will really help
+    r"\b(?:i'm|i\s+am)\s+sure\s+(?:\w+\s+){0,3}?(?:\w+'ll|will|is\s+going\s+to|'s\s+gonna|gonna)\s+"
+    r"(?:(?:really|totally|definitely|absolutely)\s+(?:fix|help|solve|sort|change|work)\b|"
+    r"(?:fix|help|solve|sort|change)\s+(?:everything|it\s+all|all\s+my\s+problems|the\s+world))",
+    r"\bthanks\s+for\s+nothing\b",
+    r"\bjust\s+what\s+i\s+(?:needed|wanted)\b",
+    r"\bwhat\s+a\s+surprise\b|\bsurprise,?\s+surprise\b",
+    r"\bof\s+course\s+(?:you|it|they)\s+(?:are|is|can't|cannot|won't|didn't|don't|aren't|isn't|"
+    r"haven't|did|do)\s*(?:[.!]|$)",
+    rf"\bwell\s+(?:that's|that\s+is)\s+just\s+{_PRAISE}\b",
+)
+# Praise stacked in short fragments ("great. fantastic.", "wow. amazing.") or said again
+# ("perfect, a voucher, just perfect") is sarcasm when the caller thanks no one.
+_STACKED_PRAISE = re.compile(
+    r"|".join(
+        (
+            rf"(?:^|[.!?,]\s*)(?:oh\s+)?(?:wow|{_PRAISE})\s*[.!,]+\s*(?:just\s+)?(?:really\s+)?"
+            rf"{_PRAISE}\b",
+            rf"\b(?P<praise>{_PRAISE})\b[^.!?]{{0,60}}\bjust\s+(?P=praise)\b",
+        )
+    ),
+    re.IGNORECASE,
+)
+_THANKS = re.compile(r"\b(?:thanks?|thank\s+you|cheers|appreciate)\b", re.IGNORECASE)
+
+_CUES = re.compile("|".join((*_EXASPERATION, *_THREAT, *_SARCASM)), re.IGNORECASE)
+
+
+def shows_anger(text: str) -> bool:
+    """Whether the utterance holds exasperation, a threat to leave or complain, or sarcasm."""
+    text = text[:MAX_CHARS].replace("\u2019", "'").replace("\u2018", "'")
+    if _CUES.search(text):
+        return True
+    return bool(_STACKED_PRAISE.search(text)) and not _THANKS.search(text)
+
+
+def with_anger_cues(text: str, score: float) -> float:
+    """The sentiment score, at most ``ANGER_CEILING`` when the utterance shows anger."""
+    return min(score, ANGER_CEILING) if shows_anger(text) else score
