@@ -7,13 +7,12 @@ import pytest
 from services.session.domain.cues import (
     agent_question,
     agent_statement,
-    asks_for_person,
     caller_statement,
-    is_correction,
     is_fallback_reply,
-    is_loop_complaint,
     same,
 )
+from services.session.domain.loop_cues import is_correction, is_loop_complaint
+from services.session.domain.person_cues import asks_for_person
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,8 @@ _EXASPERATION = (
     r"\bwhat\s+an?\s+(?:absolute\s+|complete\s+|total\s+)?(?:joke|farce|mess|nightmare|"
     r"shambles|waste|disgrace|rip[-\s]?off|con)\b",
     r"\b(?:shocking|disgusting|terrible|awful|horrendous|dreadful|abysmal|atrocious|lousy|"
-    r"rubbish|appalling|worst)\s+(?:customer\s+)?(?:service|company|support|treatment)\b",
+    r"rubbish|appalling|worst|horrible|pathetic|diabolical|crap|poor)\s+(?:customer\s+)?"
+    r"(?:service|company|support|treatment)\b",
     r"\byou\s+people\b",
     r"\b(?:sure|yeah)\s+you\s+(?:are|do|will|did|can|have)\s*(?:[.!]|$)",
     r"\b(?:this|that|it|you|you\s+lot|your\s+\w+)\s+(?:is|are|'s|'re)\s+(?:(?:a|an|such\s+a|"
@@ -56,6 +57,21 @@ _EXASPERATION = (
     r"\bwasted\s+(?:my\s+|a\s+|an\s+|\w+\s+)?(?:whole\s+)?(?:time|morning|afternoon|day|"
     r"evening|minutes|hours?)\b",
     r"\bwaste\s+of\s+(?:my\s+)?time\b",
+    r"\bwhat(?:'s|\s+is)\s+(?:even\s+)?the\s+point\b",
+    r"^\W*(?:oh\s+)?seriously\s*\?",
+    r"\b(?:jesus(?:\s+christ)?|jeez|good\s+grief|give\s+me\s+strength|bloody\s+hell)\b",
+    r"^\W*(?:oh\s+)?(?:just\s+)?(?:don't|do\s+not)\s+bother\s*(?:[.!]|$)",
+    r"\b(?:appalled|disgusted|outraged|infuriat(?:ed|ing)|exasperat(?:ed|ing))\b",
+    r"\b(?:i'm|i\s+am|we're|we\s+are)\s+(?:so\s+|very\s+|really\s+|extremely\s+|getting\s+)?"
+    r"(?:angry|mad\b|cross\b|very\s+upset|so\s+upset|really\s+upset)",
+    r"\b(?:is|are|it's|that's)\s+(?:simply\s+|just\s+|frankly\s+)?not\s+good\s+enough\b",
+    r"\b(?:shameful|shame\s+on\s+you|a\s+disgrace)\b",
+    r"\b(?:no\s+way\s+to\s+treat|this\s+is\s+how\s+you\s+treat|never\s+been\s+treated)\b",
+    r"\b(?:you|you're|you\s+are|this\s+(?:is|bot|machine|system)|your\s+(?:service|company|"
+    r"system|bot|machine))\s+(?:is\s+|are\s+)?(?:completely\s+|totally\s+|absolutely\s+|"
+    r"so\s+|just\s+)?useless\b",
+    r"\b(?:very|so|really)\s+bad\s+(?:customer\s+)?service\b",
+    r"\b(?:bad|poor|crap|useless|no)\s+(?:customer\s+)?service\s+(?:at\s+all|whatsoever)\b",
 )
 _THREAT = (
     r"\bcharge\s?backs?\b",
@@ -70,16 +86,38 @@ _THREAT = (
     r"\b(?:tell|telling|warn|warning)\s+(?:everyone|everybody|all\s+my|the\s+world|people)\b",
     r"\bsocial\s+media\b",
     # never ordering from you again / I'll never shop here again
-    r"\bnever\s+(?:\w+ing|buy|order|shop|use|come|deal|touch)\b[^.!?]{0,40}\bagain\b",
-    r"\b(?:buy|get|order|shop|tak(?:e|ing)\s+my\s+(?:business|money|custom))\w*[^.!?]{0,25}"
+    r"\bnever\s+(?:\w+ing|buy|order|shop|use|come|deal|touch|stay|book|rent|fly|recommend|"
+    r"insure|return)\b[^.!?]{0,40}\bagain\b",
+    r"\b(?:buy|get|order|shop|go|going|tak(?:e|ing)\s+my\s+(?:business|money|custom))\w*"
+    r"[^.!?]{0,25}"
     r"\b(?:somewhere\s+else|elsewhere|from\s+(?:someone|somebody)\s+else|"
     r"from\s+(?:a|your)\s+competitors?)\s*(?:[.!,;]|$|then\b|instead\b|from\s+now)",
     r"\byou\s+can\s+keep\s+your\b",
-    r"\b(?:make|file|lodge|raise|submit|put\s+in)\s+an?\s+(?:formal\s+|official\s+)?complaint\b",
+    r"\b(?:make|file|lodge|raise|submit|put\s+in)\w*\s+an?\s+(?:formal\s+|official\s+)?"
+    r"complaint\b",
+    # going to a different bank / switching providers / I'll give them (a competitor) a ring
+    r"\b(?:go(?:ing)?|switch(?:ing)?|tak(?:e|ing)\s+\w+)\s+"
+    r"(?:over\s+)?to\s+(?:a\s+)?(?:different|another|other)\s+(?:bank|provider|company|"
+    r"supplier|insurer|network|firm|broadband|energy\s+supplier|card)\b",
+    r"\b(?:i'll|i\s+will|i'm|i\s+am)\s+(?:just\s+|going\s+to\s+|gonna\s+|be\s+)?switch(?:ing)?\s+"
+    r"(?:my\s+\w+\s+)?(?:providers?|suppliers?|insurers?|banks?|networks?)\b",
+    r"\b(?:cut(?:ting)?\s+(?:this|the|my|your)\s+(?:stupid\s+)?card\s+up|cut(?:ting)?\s+up\s+"
+    r"(?:this|the|my|your)\s+card)\b",
+    r"\b(?:you've|you\s+have|you\s+just)\s+lost\s+(?:a|my|our)\s+(?:customer|business|custom)\b",
+    r"\b(?:regulator|ofgem|ofcom|financial\s+ombudsman|consumer\s+(?:rights|protection)|"
+    r"take\s+you\s+to\s+court|see\s+you\s+in\s+court)\b",
+    r"\b(?:take|taking)\s+(?:this|it|the\s+matter|things)\s+further\b",
+    r"\bwrit(?:e|ing)\s+to\s+(?:your\s+|the\s+)?(?:ceo|chief\s+executive|managing\s+director|"
+    r"the\s+press|newspapers?|my\s+mp)\b",
 )
 _PRAISE = (
     r"(?:great|fantastic|brilliant|wonderful|perfect|lovely|marvell?ous|super|amazing|terrific|"
-    r"excellent|splendid)"
+    r"excellent|splendid|genius|superb|outstanding|top[-\s]notch|well\s+done|bravo|stellar)"
+)
+# Praise said sincerely twice over ("lovely, lovely") is not stacked sarcasm.
+_STACKING = (
+    r"(?:great|fantastic|brilliant|wonderful|perfect|marvell?ous|super|amazing|terrific|"
+    r"excellent|splendid|genius|superb|outstanding|top[-\s]notch|well\s+done|bravo|stellar)"
 )
 _SARCASM = (
     r"\blove\s+that\s+for\s+(?:me|us)\b",
@@ -93,15 +131,26 @@ _SARCASM = (
     r"\bof\s+course\s+(?:you|it|they)\s+(?:are|is|can't|cannot|won't|didn't|don't|aren't|isn't|"
     r"haven't|did|do)\s*(?:[.!]|$)",
     rf"\bwell\s+(?:that's|that\s+is)\s+just\s+{_PRAISE}\b",
+    # funny how there's a discount now I'm leaving / how convenient
+    r"\bfunny\s+(?:how|that)\b|\bhow\s+convenient\b",
+    r"\b(?:thought|figured)\s+(?:not|as\s+much)\b",
+    r"^\W*(?:typical|figures|classic)\s*[.!]",
+    r"\byeah\s+right\b",
+    r"(?:^|[,.!?]\s*)(?:yeah\s+|ok\s+|okay\s+|sure\s+)?whatever\s*(?:[,.!?]|$)",
+    # I'll just sleep on the floor then, shall I
+    r"\bthen,?\s+shall\s+i\b",
 )
 # Praise stacked in short fragments ("great. fantastic.", "wow. amazing.") or said again
 # ("perfect, a voucher, just perfect") is sarcasm when the caller thanks no one.
 _STACKED_PRAISE = re.compile(
     r"|".join(
         (
-            rf"(?:^|[.!?,]\s*)(?:oh\s+)?(?:wow|{_PRAISE})\s*[.!,]+\s*(?:just\s+)?(?:really\s+)?"
-            rf"{_PRAISE}\b",
-            rf"\b(?P<praise>{_PRAISE})\b[^.!?]{{0,60}}\bjust\s+(?P=praise)\b",
+            rf"(?:^|[.!?,]\s*)(?:oh\s+)?(?:wow|{_STACKING})\s*[.!,]+\s*(?:(?:just|really|"
+            rf"honestly|truly|simply|absolutely|so)\s*,?\s*)*{_STACKING}\b",
+            rf"\b(?P<praise>{_PRAISE})\b[^.!?]{{0,60}}\b(?:just|honestly|truly|simply)\s+"
+            r"(?P=praise)\b",
+            # fantastic service, really top notch
+            rf"\b{_STACKING}\s+(?:customer\s+)?service\b[^.!?]{{0,30}}\b{_STACKING}\b",
         )
     ),
     re.IGNORECASE,

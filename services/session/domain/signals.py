@@ -3,35 +3,27 @@
 ``CallSignals`` keeps only what the rules' windows can need: every history is a bounded deque
 (``MAX_HISTORY`` entries; the oldest falls off, so a window longer than that sees the last
 ``MAX_HISTORY``), text is examined up to ``cues.MAX_CHARS``, and no text is kept except the
-normalised last few questions and statements the repeat check compares with (and the
-embeddings of the agent's last few statements).
+normalised last few questions and statements the repeat check compares with (``Repeats``).
 ``measure(condition)`` answers a condition's value with the item ids behind it.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.session.domain import cues
+from services.session.domain.cues import is_fallback_reply
+from services.session.domain.person_cues import asks_for_person
+from services.session.domain.repeats import Embed, Repeats
 from shared.lines.escalation import Condition
 
 # Entries kept per history (utterance scores, tool results, replies, repeats): above the
 # largest window a rule may name (MAX_WINDOW_TURNS = 50) in turns.
 MAX_HISTORY = 64
-# Questions and statements compared for repeats: the last few of each side.
-REPEAT_LOOKBACK = 4
 # barge_in_rate is measured once the window holds this many agent replies (1 of 1 is no rate).
 MIN_REPLIES_FOR_RATE = 3
 MAX_IDS = 10  # item ids per evidence entry
-# Two agent replies (with the same numbers and days) whose sentence embeddings are at least this
-# similar (cosine) say the same thing: a policy sent again in other words scores 0.78 to 0.97
-# with all-MiniLM-L6-v2; the different steps of the calm scripted calls stay below 0.68.
-SIMILAR_COSINE = 0.75
-
-Embed = Callable[[str], Sequence[float]]
 
 
 @dataclass(frozen=True)
@@ -72,12 +64,7 @@ class CallSignals:
     fallbacks: dict[int, str] = field(default_factory=dict)
     replies: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=MAX_HISTORY))
     interrupted: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_HISTORY))
-    questions: deque[str] = field(default_factory=lambda: deque(maxlen=REPEAT_LOOKBACK))
-    statements: deque[str] = field(default_factory=lambda: deque(maxlen=REPEAT_LOOKBACK))
-    # What the agent's last replies said (normalised), with their embeddings when known.
-    agent_statements: deque[tuple[str, Sequence[float] | None]] = field(
-        default_factory=lambda: deque(maxlen=REPEAT_LOOKBACK)
-    )
+    said: Repeats = field(default_factory=Repeats)
     repeats: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=MAX_HISTORY))
     # (when, caller turn, tool call id) of each failed tool result.
     tool_failures: deque[tuple[datetime, int, str]] = field(
@@ -99,18 +86,12 @@ class CallSignals:
         self.caller_turns += 1
         self.turns += 1
         self.scores.append(_Utterance(self.caller_turns, item_id, score))
-        if cues.asks_for_person(text):
+        if asks_for_person(text):
             self.person_requests.append((self.caller_turns, item_id))
         if swear_words:
             self.profanity.append((self.caller_turns, item_id, swear_words))
-        # A loop from the caller's side, counted once per utterance: the same thing said
-        # again, a correction ("no, don't cancel it"), or "you keep saying the same thing".
-        repeated = cues.is_correction(text) or cues.is_loop_complaint(text)
-        statement = cues.caller_statement(text)
-        if statement is not None:
-            repeated |= any(cues.same(statement, earlier) for earlier in self.statements)
-            self.statements.append(statement)
-        if repeated:
+        # A loop from the caller's side, counted once per utterance.
+        if self.said.caller(text):
             self.repeats.append((self.turns, item_id))
 
     def agent_said(
@@ -128,23 +109,10 @@ class CallSignals:
         self.replies.append((self.agent_turns, reply_id))
         if interrupted:
             self.interrupted.append(reply_id)
-        if cues.is_fallback_reply(text, fallback_phrase):
+        if is_fallback_reply(text, fallback_phrase):
             self.fallbacks[self.agent_turns] = reply_id
-        # A loop from the agent's side, counted once per reply: the same question asked again,
-        # or the same thing said again in whatever words.
-        repeated = False
-        question = cues.agent_question(text)
-        if question is not None:
-            repeated = any(cues.same(question, earlier) for earlier in self.questions)
-            self.questions.append(question)
-        statement = cues.agent_statement(text, fallback_phrase)
-        if statement is not None:
-            vector = embed(statement) if embed is not None else None
-            repeated |= any(
-                _alike(statement, vector, *earlier) for earlier in self.agent_statements
-            )
-            self.agent_statements.append((statement, vector))
-        if repeated:
+        # A loop from the agent's side, counted once per reply.
+        if self.said.agent(text, fallback_phrase, embed):
             self.repeats.append((self.turns, reply_id))
         # Keep only the fallbacks a window can still see.
         for turn in [t for t in self.fallbacks if t <= self.agent_turns - MAX_HISTORY]:
@@ -287,16 +255,6 @@ def slope(values: list[float]) -> float:
     num = sum((x - mean_x) * (y - mean_y) for x, y in enumerate(values))
     den = sum((x - mean_x) ** 2 for x in range(n))
     return num / den
-
-
-def _alike(
-    text: str, vector: Sequence[float] | None, other: str, other_vector: Sequence[float] | None
-) -> bool:
-    if cues.facts(text) != cues.facts(other):
-        return False  # the same kind of answer about another order or day
-    if vector is not None and other_vector is not None:
-        return sum(a * b for a, b in zip(vector, other_vector, strict=True)) >= SIMILAR_COSINE
-    return cues.same(text, other)
 
 
 def _ids(ids: list[str]) -> tuple[str, ...]:
