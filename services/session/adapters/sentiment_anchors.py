@@ -41,6 +41,10 @@ FRUSTRATED: tuple[str, ...] = (
     "how hard can it be to get a simple answer",
     "oh fantastic, just what I needed, more waiting",
     "thanks for nothing",
+    "nobody has had the courtesy to call me back",
+    "I expected far better from a company like yours",
+    "I am extremely dissatisfied with how this has been handled",
+    "this is the third time and it is still not fixed",
 )
 
 # Requests, answers and problems with a product, told calmly.
@@ -70,6 +74,10 @@ CALM: tuple[str, ...] = (
     "I was charged twice for the same order",
     "okay, what do I need to do next",
     "am I talking to a real person",
+    "sorry, my English is not very good",
+    "I'm not very good with computers, my son usually helps me",
+    "sorry, I'm a bit hard of hearing, could you say that again",
+    "the heating isn't working and it's very cold",
 )
 
 # Thanks and satisfaction.

@@ -51,7 +51,7 @@ _EXASPERATION = (
     r"\bfor\s+(?:crying\s+out\s+loud|(?:goodness|god|heaven|pete)'?s?\s+sake)\b",
     r"\b(?:fed\s+up|sick\s+(?:and\s+tired\s+|to\s+death\s+)?of|had\s+(?:it|enough)\s+(?:with|of)|"
     r"tired\s+of\s+(?:this|you|being))\b",
-    r"\b(?:fuming|livid|furious|seething)\b",
+    r"\b(?<!not\s)(?<!n't\s)(?:fuming|livid|furious|seething)\b",
     r"\b(?:i'm|i\s+am)\s+(?:so\s+|absolutely\s+|completely\s+)?done\s+(?:with|being)\b",
     r"\bdone\s+with\s+(?:you|this|your)\b",
     r"\bwasted\s+(?:my\s+|a\s+|an\s+|\w+\s+)?(?:whole\s+)?(?:time|morning|afternoon|day|"
@@ -61,16 +61,25 @@ _EXASPERATION = (
     r"^\W*(?:oh\s+)?seriously\s*\?",
     r"\b(?:jesus(?:\s+christ)?|jeez|good\s+grief|give\s+me\s+strength|bloody\s+hell)\b",
     r"^\W*(?:oh\s+)?(?:just\s+)?(?:don't|do\s+not)\s+bother\s*(?:[.!]|$)",
-    r"\b(?:appalled|disgusted|outraged|infuriat(?:ed|ing)|exasperat(?:ed|ing))\b",
+    r"\b(?<!not\s)(?<!n't\s)(?:appalled|disgusted|outraged|infuriat(?:ed|ing)|exasperat(?:ed|ing))\b",
     r"\b(?:i'm|i\s+am|we're|we\s+are)\s+(?:so\s+|very\s+|really\s+|extremely\s+|getting\s+)?"
     r"(?:angry|mad\b|cross\b|very\s+upset|so\s+upset|really\s+upset)",
     r"\b(?:is|are|it's|that's)\s+(?:simply\s+|just\s+|frankly\s+)?not\s+good\s+enough\b",
     r"\b(?:shameful|shame\s+on\s+you|a\s+disgrace)\b",
     r"\b(?:no\s+way\s+to\s+treat|this\s+is\s+how\s+you\s+treat|never\s+been\s+treated)\b",
     r"\b(?:you|you're|you\s+are|this\s+(?:is|bot|machine|system)|your\s+(?:service|company|"
-    r"system|bot|machine))\s+(?:is\s+|are\s+)?(?:completely\s+|totally\s+|absolutely\s+|"
-    r"so\s+|just\s+)?useless\b",
+    r"system|bot|machine|insurance|policy))\s+(?:is\s+|are\s+)?(?:completely\s+|totally\s+|"
+    r"absolutely\s+|so\s+|just\s+)?(?:useless|worthless)\b",
     r"\b(?:very|so|really)\s+bad\s+(?:customer\s+)?service\b",
+    r"\b(?:nobody|no\s+one|no-one)\s+(?:here\s+)?(?:ever\s+|even\s+)?(?:cares|listens|helps|bothers|"
+    r"gives\s+a\s+damn|(?:has\s+)?had\s+the\s+(?:courtesy|decency))\b",
+    r"\b(?:is|it's|that's|this\s+is)\s+(?:simply\s+|just\s+|totally\s+|completely\s+)?not\s+"
+    r"acceptable\b|^\W*(?:no\W+)?not\s+acceptable\b",
+    r"\bexpected\s+(?:far\s+|much\s+|a\s+lot\s+)?better\s+(?:from|of)\s+(?:you|your|a\s+company)\b",
+    r"\b(?:very|extremely|deeply|totally|most|thoroughly)\s+(?:dissatisfied|unhappy|displeased)"
+    r"\s+with\s+(?:the\s+way|how|you|your|the\s+service)\b",
+    r"(?:^|[.!?]\s*)(?:just\s+)?(?:sort|fix)\s+(?:it|this)(?:\s+out)?\s*(?:[.!]|\s+(?:now|today|"
+    r"already|immediately)\b)",
     r"\b(?:bad|poor|crap|useless|no)\s+(?:customer\s+)?service\s+(?:at\s+all|whatsoever)\b",
 )
 _THREAT = (
@@ -103,7 +112,7 @@ _THREAT = (
     r"(?:my\s+\w+\s+)?(?:providers?|suppliers?|insurers?|banks?|networks?)\b",
     r"\b(?:cut(?:ting)?\s+(?:this|the|my|your)\s+(?:stupid\s+)?card\s+up|cut(?:ting)?\s+up\s+"
     r"(?:this|the|my|your)\s+card)\b",
-    r"\b(?:you've|you\s+have|you\s+just)\s+lost\s+(?:a|my|our)\s+(?:customer|business|custom)\b",
+    r"\b(?:you've|you\s+have|you)\s+(?:just\s+)?lost\s+(?:a|my|our)\s+(?:customer|business|custom)\b",
     r"\b(?:regulator|ofgem|ofcom|financial\s+ombudsman|consumer\s+(?:rights|protection)|"
     r"take\s+you\s+to\s+court|see\s+you\s+in\s+court)\b",
     r"\b(?:take|taking)\s+(?:this|it|the\s+matter|things)\s+further\b",
@@ -145,9 +154,10 @@ _SARCASM = (
 _STACKED_PRAISE = re.compile(
     r"|".join(
         (
-            rf"(?:^|[.!?,]\s*)(?:oh\s+)?(?:wow|{_STACKING})\s*[.!,]+\s*(?:(?:just|really|"
-            rf"honestly|truly|simply|absolutely|so)\s*,?\s*)*{_STACKING}\b",
-            rf"\b(?P<praise>{_PRAISE})\b[^.!?]{{0,60}}\b(?:just|honestly|truly|simply)\s+"
+            # two different words: "great, great" is said sincerely
+            rf"(?:^|[.!?,]\s*)(?:oh\s+)?(?P<first>wow|{_STACKING})\s*[.!,]+\s*(?:(?:just|really|"
+            rf"honestly|truly|simply|absolutely|so)\s*,?\s*)*(?!(?P=first)\b){_STACKING}\b",
+            rf"\b(?P<praise>{_PRAISE})\b[^?]{{0,60}}\b(?:just|honestly|truly|simply)\s+"
             r"(?P=praise)\b",
             # fantastic service, really top notch
             rf"\b{_STACKING}\s+(?:customer\s+)?service\b[^.!?]{{0,30}}\b{_STACKING}\b",

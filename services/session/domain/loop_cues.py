@@ -7,8 +7,8 @@ that does not get it.
 - loop complaints: "you keep saying the same thing", "I've said it three times", "three times
   now I've asked", "I already told you", "this is going nowhere", "like talking to a wall",
   "you're not helping", "I keep repeating myself", "you not understand" (non-native);
-- emphasis by repetition: "address. delivery address. mill lane", "fourteen. one four. june
-  fourteen".
+- a word spelled out again, one the caller said before too: "address. delivery address. mill
+  lane", "fourteen. one four. june fourteen" (``spelled_out``; ``Repeats`` compares).
 
 An answer to the agent's question is none of them: "no, not yet", "no, the other one", "not
 sure, the receipt's gone", "it's a gift, not for me".
@@ -24,13 +24,14 @@ from services.session.domain.cues import MAX_CHARS, normalise
 _ACTION = (
     r"(?:cancel|book|send|start|return|refund|change|process|order|charge|close|delete|remove|"
     r"confirm|move|pay|renew|transfer|switch|upgrade|downgrade|submit|proceed|continue|rebook|"
-    r"reschedule|extend|block|disconnect|ship|dispatch|go\s+ahead|do\s+(?:that|it|this))"
+    r"reschedule|extend|block|ship|dispatch|go\s+ahead|do\s+(?:that|it|this))"
 )
 # Words after "not" that answer rather than correct: "not yet", "not sure", "not great".
 _NOT_AN_ANSWER = (
     r"(?!yet|really|sure|quite|now|today|tonight|tomorrow|exactly|at\b|right|much|anymore|that\b|"
     r"there|here|bad|great|good|too|so\b|very|me\b|us\b|him\b|her\b|one\b|always|usually|often|"
-    r"recently|since|for\b|in\b|on\b|after|before|until|working|showing|available|happy|"
+    r"recently|since|for\b|in\b|on\b|after|before|until|working|showing|available|happy|mine|"
+    r"yours|ours|his\b|hers|theirs|"
     r"arrived|broken|long|many|enough|since|ever|even|all\b)"
 )
 _CORRECTION = re.compile(
@@ -41,9 +42,9 @@ _CORRECTION = re.compile(
             r"\bno\b[\s,.!]*(?:no\b[\s,.!]*)*not\s+(?:a\s+|an\s+|the\s+|to\s+)?"
             rf"{_NOT_AN_ANSWER}(?:\w+\s+){{0,2}}\w+\s*[,.;-]+\s*(?:the|a|an|i|it's|my|i'm|"
             r"i\s+want|i\s+need|only|just|but|we|our)\b",
-            # not broadband, not tv / not the fourth, the fourteenth (said first)
+            # not broadband, not tv
             rf"^\W*not\s+(?:(?:a|an|the|my)\s+)?{_NOT_AN_ANSWER}\w+(?:\s+\w+)?\s*[,.;-]+\s*"
-            r"(?:not|the|only|just|my|it's|i\s+said|i\s+want|i\s+need)\b",
+            r"not\b",
             # it's a cat, not a bag / I want a refund, not a voucher
             r"\b(?:it's|it\s+is|i\s+said|i\s+mean|i\s+meant|i\s+want|i\s+need|i\s+asked\s+for)\s+"
             rf"(?:(?:a|an|the|my)\s+)?\w+(?:\s+\w+)?\s*,?\s+not\s+(?:(?:a|an|the|my)\s+)?"
@@ -55,7 +56,7 @@ _CORRECTION = re.compile(
             r"\bthat\s+is\s+not\s+what\s+i\s+(?:said|asked|meant|want|wanted|requested)\b",
             r"\bi\s+(?:never|didn't|did\s+not)\s+(?:say|said|ask|asked|want|wanted|request|"
             r"requested|mention|mentioned|agree|agreed)\b",
-            r"^\W*(?:no\W+)*i\s+(?:said|meant|asked\s+(?:for|about))\b",
+            r"^\W*(?:no\W+)*i\s+(?:said|meant|asked\s+(?:for|about))\b(?!\s+to\b)",
             r"^\W*(?:no\W+)*wrong\b",
             r"^\W*(?:no\W+)+(?:that's|that\s+is|it's|is)\s+(?:not\s+(?:right|correct)|wrong|"
             r"incorrect)\b",
@@ -80,21 +81,25 @@ _LOOP_COMPLAINT = re.compile(
             r"\bsame\s+(?:questions?|answers?|script|response|reply|replies)\b[^.!?]{0,20}"
             r"\b(?:again|every\s+time|each\s+time|over\s+and\s+over)\b",
             r"\b(?:ask|say|tell|repeat)\w*\s+(?:me\s+)?(?:\w+\s+){0,3}again\s+and\s+again\b",
-            r"\bi(?:'ve|\s+have)?\s+(?:already|just)\s+(?:told|said|gave|given|did|explained|"
-            r"answered)\b",
+            r"\bi(?:'ve|\s+have)?\s+(?:already|just)\s+(?:told|said|gave|given|explained|answered|"
+            r"did(?=\s*(?:[,.!?;]|$|that\b|it\b|so\b)))\b",
             r"\balready\s+told\s+you\b",
             r"\b(?:told|said|say|explained)\s+(?:you\s+|it\s+|this\s+|that\s+)?(?:already|before)\b",
             r"\byou(?:'ve|\s+have)?\s+already\s+asked\b",
             r"\byou\s+asked\s+(?:me\s+)?(?:that|this|it)\s+(?:already|before)\b",
-            r"\b(?:said|told\s+you|repeated|explained|asked|given\s+you)\s+(?:it\s+|that\s+|this\s+)?"
+            r"\b(?:said|stated|told\s+you|repeated|explained|asked|given\s+you|mentioned)\s+"
+            r"(?:it\s+|that\s+|this\s+)?"
             r"(?:like\s+)?(?:twice|(?:three|four|five|several|many|\d+)\s+times)\b",
             r"\b(?:twice|(?:two|three|four|five|several|many|\d+)\s+times)\s+(?:now\s+)?"
             r"(?:i(?:'ve|\s+have)?)\s+(?:asked|said|told|explained|repeated|mentioned)\b",
             r"\bfor\s+the\s+(?:second|third|fourth|fifth|last|hundredth|\d+(?:st|nd|rd|th))\s+"
-            r"time\b",
+            r"time\s*(?:[,:;!.]|$|now\b)",
             r"\bhow\s+many\s+(?:more\s+)?times\b",
             r"\bwhat\s+did\s+i\s+just\s+(?:say|tell)\b",
-            r"\b(?:we've|we\s+have)\s+(?:been\s+(?:over|through)|done)\s+(?:this|that)\b",
+            r"\b(?:we've|we\s+have)\s+(?:been\s+(?:over|through)\s+(?:this|that)\b|done\s+(?:this|that)"
+            r"\s*(?:already|[,.!?;]|$))",
+            r"\b(?:given|gave|told|said|spelled|spelt|read)\s+(?:you\s+)?(?:\w+\s+){0,3}(?:twice|"
+            r"\w+\s+times)\s+(?:already|now)\b",
             r"\b(?:round|around)\s+and\s+(?:round|around)\b",
             r"\bback\s+to\s+square\s+one\b",
             r"\b(?:are\s+you\s+(?:even\s+)?|you're\s+not\s+|you\s+are\s+not\s+|not\s+even\s+)"
@@ -104,8 +109,8 @@ _LOOP_COMPLAINT = re.compile(
             r"\b(?:are\s+you|you're|is\s+it)\s+stuck\b",
             r"\b(?:going|getting)\s+(?:us\s+)?nowhere\b|\bnot\s+getting\s+anywhere\b",
             r"\b(?:you're|you\s+are|this\s+is|it's|it\s+is|that's|that\s+is|this|you|that)\s+"
-            r"(?:really\s+|just\s+|still\s+|simply\s+)?(?:not\s+helping|isn't\s+helping|"
-            r"aren't\s+helping)\b",
+            r"(?:really\s+|just\s+|still\s+|simply\s+)?(?:not|isn't|aren't)\s+helping"
+            r"(?:\s+(?:at\s+all|me|anyone|anybody|one\s+bit))?\s*(?:[.!,;?]|$)",
             r"\btalking\s+to\s+(?:a\s+(?:brick\s+)?wall|myself)\b",
         )
     ),
@@ -128,6 +133,8 @@ _WORD = re.compile(r"[a-z]+")
 # Fragments this short are spelled out, not said ("address. delivery address.").
 SHORT_FRAGMENT_WORDS = 3
 MIN_FRAGMENTS = 3
+# Words compared by their first letters: "fourteen" and "fourteenth" are one word said again.
+STEM_CHARS = 6
 # Words said twice in any careful answer: pleasantries, fillers, yes and no.
 _FILLERS = frozenset(
     "yes yeah yep okay please thanks thank sorry hello right sure well just that this with "
@@ -135,20 +142,31 @@ _FILLERS = frozenset(
 )
 
 
-def is_emphatic_repeat(text: str) -> bool:
-    """Whether the caller spells a word out again in short fragments, as one does for a machine
-    that does not get it: at least three fragments, two of at most three words sharing a word
-    of four letters or more ("sports channels. sports.", "fourteen. one four. june fourteen")."""
+def stems(text: str) -> frozenset[str]:
+    """The content words of an utterance (four letters or more, no fillers), by their stems."""
+    return frozenset(
+        w[:STEM_CHARS]
+        for w in _WORD.findall(normalise(text[:MAX_CHARS]))
+        if len(w) >= 4 and w not in _FILLERS
+    )
+
+
+def spelled_out(text: str) -> frozenset[str]:
+    """The words the caller spells out again in short fragments, as one does for a machine that
+    does not get it: at least three fragments, two of at most three words sharing a word of four
+    letters or more ("sports channels. sports.", "fourteen. one four. june fourteen"); by stem.
+    A loop when the caller said the word before too (``Repeats``): "twenty. twenty pounds." on
+    its own is a careful answer."""
     fragments = [f for f in _FRAGMENT.findall(normalise(text[:MAX_CHARS])) if f.strip()]
     if len(fragments) < MIN_FRAGMENTS:
-        return False
+        return frozenset()
     seen: set[str] = set()
+    again: set[str] = set()
     for fragment in fragments:
         words = _WORD.findall(fragment)
         if not words or len(words) > SHORT_FRAGMENT_WORDS:
             continue
-        content = {w for w in words if len(w) >= 4 and w not in _FILLERS}
-        if content & seen:
-            return True
+        content = {w[:STEM_CHARS] for w in words if len(w) >= 4 and w not in _FILLERS}
+        again |= content & seen
         seen |= content
-    return False
+    return frozenset(again)

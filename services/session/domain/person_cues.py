@@ -46,7 +46,8 @@ _NOT_FOR_US = (
 # Words a request for a person is made with, beyond "speak to": deal with, sort it out with.
 _TALK = (
     r"(?:speak|talk|chat|deal|(?:have\s+)?a\s+(?:quick\s+)?word|discuss\s+(?:this|it)|"
-    r"sort\s+(?:this|it)(?:\s+out)?|go\s+through\s+(?:this|it)|be\s+in\s+contact|get\s+in\s+touch)"
+    r"sort\s+(?:this|it)(?:\s+out)?|go\s+through\s+(?:this|it)|be\s+in\s+contact|get\s+in\s+touch|"
+    r"(?:be\s+)?put\s+in\s+(?:contact|touch))"
 )
 # Being passed on to someone: "pass me to your colleague", "give me to other person".
 _PASS = r"(?:transfer|connect|pass|put|hand|send|give|refer|redirect|forward|direct|switch)"
@@ -60,7 +61,7 @@ _REQUEST = re.compile(
             rf"(?:speak|talk)\s+{_HUMAN}\b",
             # I insist on speaking to a manager / I'm asking to talk with someone
             rf"\b(?:insist\s+on|demand(?:ing)?|request(?:ing)?|ask(?:ing)?\s+(?:to|for)|"
-            rf"keep\s+asking\s+(?:to|for)|rather\s+be)\s+(?:speaking|talking|speak|talk|chat|"
+            rf"keep\s+asking\s+(?:to|for)|rather\s+be|prefer|(?:chance|possibility|way)\s+of)\s+(?:speaking|talking|speak|talk|chat|"
             rf"chatting)\s+(?:to|with)\s+{_HUMAN_TALK}\b",
             # I want / need / would like / would prefer a human; get me a person
             rf"\b(?:want|need|like|prefer|rather\s+have|get\s+me|give\s+me|find\s+me|have|"
@@ -100,8 +101,9 @@ _REQUEST = re.compile(
             r"(?:stupid\s+)?(?:robot|machine|bot|computer|automated\s+system|ai)s?\b",
             # is there a person I can talk to / anyone real there / is there a manager about
             rf"\b(?:is|are)\s+there\s+(?:any\s+way\s+)?{_HUMAN_TALK}\b.{{0,40}}\b{_TALK}\b",
-            # escalate this / escalate me / escalate my call
+            # escalate this / escalate me / escalate my call / have this escalated to a manager
             r"\bescalate\s+(?:this|me|my|the)\b",
+            rf"\bescalat(?:e|ed|ing)\b[^,.;!?]{{0,20}}\bto\s+{_HUMAN}\b",
         )
     ),
     re.IGNORECASE,
@@ -137,6 +139,14 @@ _IDENTITY = re.compile(
     r"\s+(?:to|with))\b",
     re.IGNORECASE,
 )
+# A question about what the caller must do, or what someone else will do, is not a request:
+# "do I have to deal with a person at the counter?", "my husband will speak to the manager".
+_NOT_A_REQUEST = re.compile(
+    r"\b(?:do|will|would|should)\s+i\s+(?:have|need)\s+to\b|\bwho\s+(?:do|should|can)\s+i\b|"
+    r"\b(?:he|she|they|my\s+(?:husband|wife|son|daughter|partner|friend|neighbou?r|mum|mom|dad|"
+    r"carer))\s+(?:will|'ll|is\s+going\s+to|usually|already)\b",
+    re.IGNORECASE,
+)
 # The same clause says it is not a request ("no need to transfer me", "I don't need an agent").
 _NEGATED = re.compile(
     r"\b(?:no\s+need|don't|do\s+not|doesn't|didn't|never|not|won't|wouldn't\s+want)\b"
@@ -162,6 +172,8 @@ def asks_for_person(text: str) -> bool:
         if _NEGATED.search(clause) and not _ROBOT.search(clause):
             continue
         if _IDENTITY.search(clause) and not _TALK_OR_WANT.search(clause):
+            continue
+        if _NOT_A_REQUEST.search(clause):
             continue
         return True
     return False

@@ -30,6 +30,10 @@ class Repeats:
 
     questions: deque[str] = field(default_factory=lambda: deque(maxlen=REPEAT_LOOKBACK))
     statements: deque[str] = field(default_factory=lambda: deque(maxlen=REPEAT_LOOKBACK))
+    # The content words (stems) of the caller's last few utterances.
+    caller_words: deque[frozenset[str]] = field(
+        default_factory=lambda: deque(maxlen=REPEAT_LOOKBACK)
+    )
     # What the agent's last replies said (normalised), with their embeddings when known.
     agent_statements: deque[tuple[str, Sequence[float] | None]] = field(
         default_factory=lambda: deque(maxlen=REPEAT_LOOKBACK)
@@ -38,12 +42,11 @@ class Repeats:
     def caller(self, text: str) -> bool:
         """Whether the caller's utterance is a loop from the caller's side: the same thing said
         again, a correction ("no, don't cancel it"), "you keep saying the same thing", or a word
-        spelled out again ("address. delivery address.")."""
-        repeated = (
-            loop_cues.is_correction(text)
-            or loop_cues.is_loop_complaint(text)
-            or loop_cues.is_emphatic_repeat(text)
-        )
+        spelled out again that the caller said before ("address. delivery address.")."""
+        repeated = loop_cues.is_correction(text) or loop_cues.is_loop_complaint(text)
+        spelled = loop_cues.spelled_out(text)
+        repeated |= any(spelled & earlier for earlier in self.caller_words)
+        self.caller_words.append(loop_cues.stems(text))
         statement = cues.caller_statement(text)
         if statement is not None:
             repeated |= any(cues.same(statement, earlier) for earlier in self.statements)
