@@ -44,7 +44,6 @@ FRUSTRATED: tuple[str, ...] = (
     "nobody has had the courtesy to call me back",
     "I expected far better from a company like yours",
     "I am extremely dissatisfied with how this has been handled",
-    "this is the third time and it is still not fixed",
 )
 
 # Requests, answers and problems with a product, told calmly.
@@ -78,6 +77,9 @@ CALM: tuple[str, ...] = (
     "I'm not very good with computers, my son usually helps me",
     "sorry, I'm a bit hard of hearing, could you say that again",
     "the heating isn't working and it's very cold",
+    "I'm not complaining, I just want it fixed",
+    "I'm not angry, I just want it sorted out",
+    "it shows the same error every time I switch it on",
 )
 
 # Thanks and satisfaction.

@@ -42,9 +42,9 @@ _CORRECTION = re.compile(
             r"\bno\b[\s,.!]*(?:no\b[\s,.!]*)*not\s+(?:a\s+|an\s+|the\s+|to\s+)?"
             rf"{_NOT_AN_ANSWER}(?:\w+\s+){{0,2}}\w+\s*[,.;-]+\s*(?:the|a|an|i|it's|my|i'm|"
             r"i\s+want|i\s+need|only|just|but|we|our)\b",
-            # not broadband, not tv
+            # not broadband, not tv / not picture, sound (the whole utterance)
             rf"^\W*not\s+(?:(?:a|an|the|my)\s+)?{_NOT_AN_ANSWER}\w+(?:\s+\w+)?\s*[,.;-]+\s*"
-            r"not\b",
+            r"(?:not\b|(?:(?:a|an|the|my)\s+)?\w+(?:\s+\w+)?\s*[.!]*\s*$)",
             # it's a cat, not a bag / I want a refund, not a voucher
             r"\b(?:it's|it\s+is|i\s+said|i\s+mean|i\s+meant|i\s+want|i\s+need|i\s+asked\s+for)\s+"
             rf"(?:(?:a|an|the|my)\s+)?\w+(?:\s+\w+)?\s*,?\s+not\s+(?:(?:a|an|the|my)\s+)?"
