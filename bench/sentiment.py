@@ -127,6 +127,17 @@ def _anger_cues() -> Callable[[str], float]:
     return lambda text: with_anger_cues(text, 0.0)
 
 
+def _caller_text_cues() -> Callable[[str], float]:
+    from services.session.domain.loop_cues import is_correction, is_loop_complaint, spelled_out
+    from services.session.domain.person_cues import asks_for_person
+
+    def cues(text: str) -> float:
+        found = (asks_for_person(text), is_correction(text), is_loop_complaint(text))
+        return float(sum(found) + len(spelled_out(text)))
+
+    return cues
+
+
 def _embedder() -> Callable[[str], float]:
     from services.session.adapters.minilm_sentiment import MiniLmEncoder, MiniLmSentenceEmbedder
 
@@ -139,6 +150,7 @@ OTHER_COSTS: dict[str, Callable[[], Callable[[str], float]]] = {
     "profanity: better_profanity matcher (before)": _profanity_library,
     "profanity: compiled regex over the same list": _profanity_regex,
     "anger cues (regex)": _anger_cues,
+    "person and loop cues (regex)": _caller_text_cues,
     "sentence embedding of an agent reply (loop check)": _embedder,
 }
 

@@ -48,6 +48,20 @@ from services.session.domain.person_cues import asks_for_person
         "do you have staff there? real ones? I'd like one",
         "have you got any actual humans working there",
         "you have support people, right? I want to talk to one of them",
+        # passed on, formally, bluntly, or in a second language
+        "can you pass me to your colleague at the baggage desk",
+        "you can give me to other person please, the one who is working there, real one",
+        "a fee to sit next to my six year old, no. supervisor please",
+        "Manager. Now.",
+        "Kindly refer me to a supervisor.",
+        "Would it be possible to be put in contact with a colleague of yours?",
+        "I insist on speaking to a manager.",
+        "Any chance of speaking to an actual person?",
+        "I'd like this escalated to a supervisor.",
+        "I want speak with human.",
+        "You can connect with operator please?",
+        "Put a real person on, please.",
+        "No more robots please.",
     ],
 )
 def test_requests_for_a_person(text: str) -> None:
@@ -79,6 +93,15 @@ def test_requests_for_a_person(text: str) -> None:
         "am I talking to a real person?",
         "I had to deal with a rude driver last time",
         "I'm the kit representative for our club",
+        "I need someone to come out and look at the boiler.",
+        "I need the other person's name on the booking as well.",
+        "My husband will speak to the manager at the hotel tomorrow.",
+        "Do I have to deal with a person at the counter when I pick up the car?",
+        "Could you refer me to the terms and conditions?",
+        "Transfer.",
+        "The manager.",
+        "I'd like to transfer the policy to my daughter.",
+        "Can I put my wife on the policy?",
     ],
 )
 def test_look_alikes_are_not_requests(text: str) -> None:
@@ -91,6 +114,10 @@ def test_fallback_replies() -> None:
     assert is_fallback_reply("Let me try another way.", fallback_phrase="let me try ANOTHER way")
     assert not is_fallback_reply("Sorry about the wait! Your order ships tomorrow.")
     assert not is_fallback_reply("Your order has shipped.")
+    assert is_fallback_reply("I'm afraid I can't help with that.")
+    assert is_fallback_reply("Unfortunately I'm unable to assist with that request.")
+    assert is_fallback_reply("I can only help with bookings and payments.")
+    assert not is_fallback_reply("Unfortunately the earliest slot is Friday.")
 
 
 def test_questions_and_statements_for_repeats() -> None:

@@ -5,15 +5,22 @@ chargeback" as neutral; a caller saying them is angry with the service. Three fa
 say so whatever the words' polarity:
 
 - exasperation with the service or the company: "unbelievable", "what a joke", "a total
-  shambles", "this is so shady", "are you kidding me", "how hard can it be", "I'm fuming";
+  shambles", "this is so shady", "are you kidding me", "how hard can it be", "I'm fuming",
+  "what is the point", "jesus"; formal and elderly: "this is simply not good enough", "I am
+  appalled", "this is how you treat me", "shame on you", "nobody had the courtesy"; blunt and
+  second-language: "you are useless", "very bad service", "fix it. today.";
 - threats to leave, complain or go to the bank: "I'm never ordering from you again", "I'll buy it
-  somewhere else", "chargeback", "reporting you to trading standards", "a one star review";
+  somewhere else", "chargeback", "reporting you to trading standards", "a one star review",
+  "going to a different bank", "cutting this card up", "you've lost a customer", "I shall be
+  taking this further", "the regulator";
 - sarcasm, positive words where none is meant: "love that for me", "I'm sure that'll fix
-  everything", "thanks for nothing", "great. fantastic." (praise stacked without thanks),
-  "of course you are.".
+  everything", "thanks for nothing", "great. fantastic." (two different praise words stacked
+  without thanks), "genius. honestly genius", "fantastic service, really top notch", "of course
+  you are.", "funny how...", "thought not", "whatever.", "I'll sleep on the floor then, shall I".
 
-Calm complaints about a product ("it's a bit annoying", "terrible quality", "disappointed") and
-sincere thanks ("great, thanks!", "oh today? great") hold none of them. A cue only lowers one
+Calm complaints about a product ("it's a bit annoying", "terrible quality", "disappointed"),
+sincere thanks ("great, thanks!", "oh today? great", "lovely, lovely", "great, great") and
+negated feelings ("I'm not furious") hold none of them. A cue only lowers one
 utterance's score (``ANGER_CEILING``); the rules still want the trend over several utterances.
 """
 
@@ -61,18 +68,20 @@ _EXASPERATION = (
     r"^\W*(?:oh\s+)?seriously\s*\?",
     r"\b(?:jesus(?:\s+christ)?|jeez|good\s+grief|give\s+me\s+strength|bloody\s+hell)\b",
     r"^\W*(?:oh\s+)?(?:just\s+)?(?:don't|do\s+not)\s+bother\s*(?:[.!]|$)",
-    r"\b(?<!not\s)(?<!n't\s)(?:appalled|disgusted|outraged|infuriat(?:ed|ing)|exasperat(?:ed|ing))\b",
+    r"\b(?<!not\s)(?<!n't\s)(?:appalled|disgusted|outraged|infuriat(?:ed|ing)|"
+    r"exasperat(?:ed|ing))\b",
     r"\b(?:i'm|i\s+am|we're|we\s+are)\s+(?:so\s+|very\s+|really\s+|extremely\s+|getting\s+)?"
     r"(?:angry|mad\b|cross\b|very\s+upset|so\s+upset|really\s+upset)",
     r"\b(?:is|are|it's|that's)\s+(?:simply\s+|just\s+|frankly\s+)?not\s+good\s+enough\b",
     r"\b(?:shameful|shame\s+on\s+you|a\s+disgrace)\b",
     r"\b(?:no\s+way\s+to\s+treat|this\s+is\s+how\s+you\s+treat|never\s+been\s+treated)\b",
-    r"\b(?:you|you're|you\s+are|this\s+(?:is|bot|machine|system)|your\s+(?:service|company|"
-    r"system|bot|machine|insurance|policy))\s+(?:is\s+|are\s+)?(?:completely\s+|totally\s+|"
-    r"absolutely\s+|so\s+|just\s+)?(?:useless|worthless)\b",
+    r"\b(?:you|you're|you\s+are|this\s+(?:is|bot|machine|system|insurance|policy|service|"
+    r"company)|your\s+(?:service|company|system|bot|machine|insurance|policy))\s+"
+    r"(?:is\s+|are\s+)?(?:completely\s+|totally\s+|absolutely\s+|so\s+|just\s+)?"
+    r"(?:useless|worthless)\b",
     r"\b(?:very|so|really)\s+bad\s+(?:customer\s+)?service\b",
-    r"\b(?:nobody|no\s+one|no-one)\s+(?:here\s+)?(?:ever\s+|even\s+)?(?:cares|listens|helps|bothers|"
-    r"gives\s+a\s+damn|(?:has\s+)?had\s+the\s+(?:courtesy|decency))\b",
+    r"\b(?:nobody|no\s+one|no-one)\s+(?:here\s+)?(?:ever\s+|even\s+)?(?:cares|listens|helps|"
+    r"bothers|gives\s+a\s+damn|(?:has\s+)?had\s+the\s+(?:courtesy|decency))\b",
     r"\b(?:is|it's|that's|this\s+is)\s+(?:simply\s+|just\s+|totally\s+|completely\s+)?not\s+"
     r"acceptable\b|^\W*(?:no\W+)?not\s+acceptable\b",
     r"\bexpected\s+(?:far\s+|much\s+|a\s+lot\s+)?better\s+(?:from|of)\s+(?:you|your|a\s+company)\b",
@@ -112,7 +121,8 @@ _THREAT = (
     r"(?:my\s+\w+\s+)?(?:providers?|suppliers?|insurers?|banks?|networks?)\b",
     r"\b(?:cut(?:ting)?\s+(?:this|the|my|your)\s+(?:stupid\s+)?card\s+up|cut(?:ting)?\s+up\s+"
     r"(?:this|the|my|your)\s+card)\b",
-    r"\b(?:you've|you\s+have|you)\s+(?:just\s+)?lost\s+(?:a|my|our)\s+(?:customer|business|custom)\b",
+    r"\b(?:you've|you\s+have|you)\s+(?:just\s+)?lost\s+(?:a|my|our)\s+"
+    r"(?:customer|business|custom)\b",
     r"\b(?:regulator|ofgem|ofcom|financial\s+ombudsman|consumer\s+(?:rights|protection)|"
     r"take\s+you\s+to\s+court|see\s+you\s+in\s+court)\b",
     r"\b(?:take|taking)\s+(?:this|it|the\s+matter|things)\s+further\b",

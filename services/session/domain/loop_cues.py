@@ -84,7 +84,8 @@ _LOOP_COMPLAINT = re.compile(
             r"\bi(?:'ve|\s+have)?\s+(?:already|just)\s+(?:told|said|gave|given|explained|answered|"
             r"did(?=\s*(?:[,.!?;]|$|that\b|it\b|so\b)))\b",
             r"\balready\s+told\s+you\b",
-            r"\b(?:told|said|say|explained)\s+(?:you\s+|it\s+|this\s+|that\s+)?(?:already|before)\b",
+            r"\b(?:told|said|say|explained)\s+(?:you\s+|it\s+|this\s+|that\s+)?"
+            r"(?:already|before)\b",
             r"\byou(?:'ve|\s+have)?\s+already\s+asked\b",
             r"\byou\s+asked\s+(?:me\s+)?(?:that|this|it)\s+(?:already|before)\b",
             r"\b(?:said|stated|told\s+you|repeated|explained|asked|given\s+you|mentioned)\s+"
@@ -96,8 +97,8 @@ _LOOP_COMPLAINT = re.compile(
             r"time\s*(?:[,:;!.]|$|now\b)",
             r"\bhow\s+many\s+(?:more\s+)?times\b",
             r"\bwhat\s+did\s+i\s+just\s+(?:say|tell)\b",
-            r"\b(?:we've|we\s+have)\s+(?:been\s+(?:over|through)\s+(?:this|that)\b|done\s+(?:this|that)"
-            r"\s*(?:already|[,.!?;]|$))",
+            r"\b(?:we've|we\s+have)\s+(?:been\s+(?:over|through)\s+(?:this|that)\b|"
+            r"done\s+(?:this|that)\s*(?:already|[,.!?;]|$))",
             r"\b(?:given|gave|told|said|spelled|spelt|read)\s+(?:you\s+)?(?:\w+\s+){0,3}(?:twice|"
             r"\w+\s+times)\s+(?:already|now)\b",
             r"\b(?:round|around)\s+and\s+(?:round|around)\b",

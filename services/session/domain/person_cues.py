@@ -61,7 +61,8 @@ _REQUEST = re.compile(
             rf"(?:speak|talk)\s+{_HUMAN}\b",
             # I insist on speaking to a manager / I'm asking to talk with someone
             rf"\b(?:insist\s+on|demand(?:ing)?|request(?:ing)?|ask(?:ing)?\s+(?:to|for)|"
-            rf"keep\s+asking\s+(?:to|for)|rather\s+be|prefer|(?:chance|possibility|way)\s+of)\s+(?:speaking|talking|speak|talk|chat|"
+            rf"keep\s+asking\s+(?:to|for)|rather\s+be|prefer|(?:chance|possibility|way)\s+of)\s+"
+            rf"(?:speaking|talking|speak|talk|chat|"
             rf"chatting)\s+(?:to|with)\s+{_HUMAN_TALK}\b",
             # I want / need / would like / would prefer a human; get me a person
             rf"\b(?:want|need|like|prefer|rather\s+have|get\s+me|give\s+me|find\s+me|have|"
