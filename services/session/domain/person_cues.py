@@ -81,7 +81,7 @@ _REQUEST = re.compile(
             rf"\b{_PASS}\s+me\s+(?:(?:back|over|on|through|across)\s+)?(?:to|with)\s+"
             rf"{_HUMAN_TALK}\b",
             r"\b(?:pass|hand|send|refer|forward|redirect)\s+me\s+(?:through|over|on)\s+to\b",
-            r"\b(?:pass|hand|refer)\s+me\s+(?:to|on)\b(?!\s+(?:the\s+|your\s+)?(?:website|web|app|"
+            r"\b(?:pass|hand)\s+me\s+(?:to|on)\b(?!\s+(?:the\s+|your\s+)?(?:website|web|app|"
             r"page|link|form|faq|online|terms|section|policy|document))",
             # connect with operator / put to a supervisor (non-native, no "me")
             rf"\b(?:connect|transfer|put|pass)\s+(?:with|to)\s+{_HUMAN}\s*(?:please|now|[.!]|$)",
