@@ -116,8 +116,9 @@ async def test_sessions_survive_a_broker_outage_and_buffered_events_arrive(
         assert max(during) < 0.5, f"slowest reply during the outage: {max(during):.3f} s"
 
         # Per session: call.started, the greeting (transcript.agent), call.ended, and
-        # transcript.user + transcript.agent per turn.
-        published = {gw: 3 * SESSIONS + 2 * len(log) for gw, log in replies.items()}
+        # transcript.user + transcript.agent per turn; as many call.state_changed: listening,
+        # agent_speaking (the greeting), listening, then agent_speaking + listening per turn.
+        published = {gw: 2 * (3 * SESSIONS + 2 * len(log)) for gw, log in replies.items()}
         dropped = {"gw-roomy": dropped_events(roomy), "gw-tiny": dropped_events(tiny)}
         await asyncio.sleep(3)  # let the producers drain their buffers
         records = await read_topic(
