@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # portable AVX2 build runs on x86-64 CPUs since Haswell. pip caches the wheel after one build.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: up down logs status test test-fast lint typecheck format bench eval eval-redaction schemas system-deps clean seed
+.PHONY: up down logs status test test-fast lint typecheck format bench eval eval-redaction eval-escalation schemas system-deps clean seed
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -77,8 +77,14 @@ $(PIPECAT_VENV)/bin/python:
 ## eval: PII redaction on the labelled corpus (recall, precision, keep rate per type, beside
 ## vanilla Presidio), then scripted demo-line conversations per dialogue provider (flows; the
 ## model at LLM_BASE_URL, else the embedded model server it starts)
-eval: eval-redaction $(STAMP)
+eval: eval-redaction eval-escalation $(STAMP)
 	$(PY) -m bench.eval
+
+## eval-escalation: scripted conversations through the escalation rules (per kind: in time, late,
+## missed, false), on the repository's set or ESCALATION_CONVERSATIONS="held-out.yaml ..."
+ESCALATION_CONVERSATIONS ?= tests/escalation/conversations.yaml
+eval-escalation: $(STAMP)
+	$(PY) -m bench.escalation_eval $(ESCALATION_CONVERSATIONS)
 
 ## eval-redaction: the redaction figures only (seconds; fails below the acceptance bars), on the
 ## repository's corpora or REDACTION_CORPORA="held-out.yaml ..."
