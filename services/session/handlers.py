@@ -13,6 +13,8 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from prometheus_client import Counter
+
 from services.session.domain.registry import LiveSession, apply_event
 from services.session.ports import EscalationEngine, HandoffQueue, SessionRegistry
 from shared.events import (
@@ -30,6 +32,12 @@ from shared.kafka.errors import DependencyUnavailableError
 from shared.lines import SupportLine
 
 log = logging.getLogger(__name__)
+
+ESCALATIONS = Counter(
+    "switchboard_escalations_total",
+    "Calls escalated to a person, by the rule that matched.",
+    ["rule"],
+)
 
 CALL_EVENTS_TOPIC = "cc.call-events.v1"
 CALL_CONTROL_TOPIC = "cc.call-control.v1"
@@ -115,6 +123,7 @@ async def _escalate(
     hold = line.handoff.hold_message if line else None
     command = Handoff(issued_by=f"rule:{fact.rule_id}", queue=queue, say=hold)
     log.info("escalating a call", extra={"call_id": call_id, "rule": fact.rule_id})
+    ESCALATIONS.labels(fact.rule_id).inc()
     return [
         requested,
         Outgoing(CALL_CONTROL_TOPIC, _envelope(envelope, command, deps)),

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import json
 import shutil
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,6 +104,11 @@ class Desk:
                     return message  # type: ignore[no-any-return]
 
 
+def metrics_of(proc: ServiceProcess) -> str:
+    with urllib.request.urlopen(f"{proc.url}/metrics", timeout=5) as response:
+        return str(response.read().decode())
+
+
 def gateway_ws(stack: dict[str, ServiceProcess], keys: Keys) -> Any:
     url = f"ws://127.0.0.1:{stack['gateway'].port}/v1/ws"
     return websockets.connect(url, additional_headers={"Authorization": f"Bearer {keys.gateway}"})
@@ -190,6 +196,8 @@ async def test_a_caller_who_asks_for_a_person_is_bridged_to_a_desk_agent(
     assert "on_hold" in states and states.index("with_human") > states.index("on_hold")
     # Every user turn was scored.
     assert len([e for e in mine if e.type == "sentiment.scored"]) >= 2
+    metrics = await asyncio.to_thread(metrics_of, stack["session"])
+    assert 'switchboard_escalations_total{rule="asked-for-person"} 1.0' in metrics
 
 
 async def test_with_no_agent_free_the_caller_gets_a_callback_and_a_polite_goodbye(
