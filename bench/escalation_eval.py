@@ -176,6 +176,7 @@ def replay(engine: EscalationEngine, conversation: Conversation) -> Outcome:
 
 def default_engine(line: SupportLine | None = None) -> EscalationEngine:
     from services.session.adapters.better_profanity_counter import BetterProfanityCounter
+    from services.session.adapters.minilm_caller_cues import MiniLmCallerCues
     from services.session.adapters.minilm_sentiment import (
         MiniLmEncoder,
         MiniLmSentenceEmbedder,
@@ -189,6 +190,7 @@ def default_engine(line: SupportLine | None = None) -> EscalationEngine:
         {LINE_ID: line},
         BetterProfanityCounter(),
         embedder=MiniLmSentenceEmbedder(encoder),
+        caller_cues=MiniLmCallerCues(encoder),
     )
 
 

@@ -20,6 +20,7 @@ from services.session import handlers
 from services.session.adapters.agents_yaml import load_agents
 from services.session.adapters.better_profanity_counter import BetterProfanityCounter
 from services.session.adapters.http_call_log import AnalyticsCallContext, AnalyticsCallLog
+from services.session.adapters.minilm_caller_cues import MiniLmCallerCues
 from services.session.adapters.minilm_sentiment import (
     MiniLmEncoder,
     MiniLmSentenceEmbedder,
@@ -57,7 +58,10 @@ def create_app(settings: SessionSettings) -> FastAPI:
     scorer = VaderMiniLmSentimentScorer(encoder)
     embedder = MiniLmSentenceEmbedder(encoder)
     profanity = BetterProfanityCounter()
-    engine = EscalationEngine(scorer, lambda: book.lines, profanity, embedder=embedder)
+    caller_cues = MiniLmCallerCues(encoder)
+    engine = EscalationEngine(
+        scorer, lambda: book.lines, profanity, embedder=embedder, caller_cues=caller_cues
+    )
     analytics_key = settings.analytics_key.get_secret_value() if settings.analytics_key else None
     call_log = AnalyticsCallLog(settings.analytics_url, analytics_key)
     topic = settings.kafka.topic
@@ -147,6 +151,7 @@ def create_app(settings: SessionSettings) -> FastAPI:
     app.state.scorer = scorer
     app.state.profanity = profanity
     app.state.embedder = embedder
+    app.state.caller_cues = caller_cues
     app.state.rate_limiter = KeyRateLimiter(
         settings.redis.url.get_secret_value(),
         settings.auth.rate_limit,

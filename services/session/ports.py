@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from services.session.domain.meaning import CallerMeaning
 from services.session.domain.registry import LiveSession
 from shared.events import Envelope, EscalationRequested, EventPayload
 
@@ -63,6 +64,17 @@ class SentenceEmbedder(Protocol):
     """
 
     def embed(self, text: str) -> Sequence[float]: ...
+
+
+class CallerCues(Protocol):
+    """Reads what a caller utterance means where no text rule names its phrasing: a request
+    for a person, a loop complaint, and its sentence embedding (``domain.meaning``).
+
+    Synchronous and thread-safe, like the scorer (the same model serves both; an utterance the
+    scorer has just read is not embedded again).
+    """
+
+    def read(self, text: str) -> CallerMeaning: ...
 
 
 class ProfanityCounter(Protocol):

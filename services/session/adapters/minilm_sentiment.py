@@ -19,6 +19,7 @@ import importlib.util
 import os
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,10 @@ TOP_K = 3
 MAX_SENTENCES = 4
 MIN_SENTENCE_WORDS = 3
 SHORT_WORDS = 4
+# Embeddings kept per encoder, by exact text: the scorer, the caller-cue detector and the repeat
+# check embed the same utterance and sentences once. At the bound the text used least recently
+# is dropped (embedded again if it comes back); a call's utterance is read within one event.
+CACHE_TEXTS = 512
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 Vector = npt.NDArray[np.float32]
@@ -109,10 +114,33 @@ class MiniLmEncoder:
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._lock = threading.Lock()
+        self._cache: OrderedDict[str, Vector] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def embed(self, text: str) -> Vector:
+        """The text's embedding (read-only; the same text is embedded once while cached)."""
+        text = text[:MAX_CHARS]
+        with self._cache_lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
+                return cached
+        vector = self._embed(text)
+        vector.setflags(write=False)  # shared by every reader of the cache
+        with self._cache_lock:
+            self._cache[text] = vector
+            while len(self._cache) > CACHE_TEXTS:
+                self._cache.popitem(last=False)
+        return vector
+
+    def clear_cache(self) -> None:
+        """Forget every cached embedding (the bench times cold utterances)."""
+        with self._cache_lock:
+            self._cache.clear()
+
+    def _embed(self, text: str) -> Vector:
         with self._lock:
-            encoding = self._tokenizer.encode(text[:MAX_CHARS])
+            encoding = self._tokenizer.encode(text)
         ids = np.array([encoding.ids], dtype=np.int64)
         mask = np.array([encoding.attention_mask], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask}
@@ -172,6 +200,13 @@ def combine(compound: float, near: Nearness, words: int = 4) -> float:
     return max(-1.0, min(1.0, score))
 
 
+def sentences(text: str) -> list[str]:
+    """The sentences of an utterance read on their own as well: the last ``MAX_SENTENCES`` of
+    at least ``MIN_SENTENCE_WORDS`` words, when there are several (one is the utterance)."""
+    found = [s for s in _SENTENCE_END.split(text) if len(s.split()) >= MIN_SENTENCE_WORDS]
+    return found[-MAX_SENTENCES:] if len(found) > 1 else []
+
+
 def _nearness(vector: Vector, anchors: Vector) -> float:
     similarities = anchors @ vector
     top = np.sort(similarities)[-TOP_K:]
@@ -210,12 +245,10 @@ class VaderMiniLmSentimentScorer:
     def nearness(self, text: str) -> Nearness:
         """The utterance's nearness, or that of its sentence nearest to frustration."""
         nearest = self._near(text)
-        sentences = [s for s in _SENTENCE_END.split(text) if len(s.split()) >= MIN_SENTENCE_WORDS]
-        if len(sentences) > 1:
-            for sentence in sentences[-MAX_SENTENCES:]:
-                near = self._near(sentence)
-                if near.margin > nearest.margin:
-                    nearest = near
+        for sentence in sentences(text):
+            near = self._near(sentence)
+            if near.margin > nearest.margin:
+                nearest = near
         return nearest
 
     def score(self, text: str) -> float:

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 
 from services.session.domain.anger_cues import with_anger_cues
 from services.session.domain.signals import CallSignals, Measurement, slope
-from services.session.ports import ProfanityCounter, SentenceEmbedder, SentimentScorer
+from services.session.ports import (
+    CallerCues,
+    ProfanityCounter,
+    SentenceEmbedder,
+    SentimentScorer,
+)
 from shared.events import (
     CallEnded,
     CallStarted,
@@ -121,10 +126,14 @@ class EscalationEngine:
         profanity: ProfanityCounter,
         *,
         embedder: SentenceEmbedder | None = None,
+        caller_cues: CallerCues | None = None,
         max_calls: int = MAX_CALLS,
     ) -> None:
         self._scorer = scorer
         self._profanity = profanity
+        # Requests for a person and loop complaints in phrasings no text rule names, and the
+        # caller saying the same thing in other words; without it only the text rules count.
+        self._caller_cues = caller_cues
         # Tells agent replies that say the same thing in other words (a loop); without it
         # replies are compared word by word.
         self._embed = embedder.embed if embedder is not None else None
@@ -156,8 +165,14 @@ class EscalationEngine:
             score = max(-1.0, min(1.0, float(self._scorer.score(payload.text))))
             # Sarcasm, exasperation and threats to leave read as anger whatever their words.
             score = with_anger_cues(payload.text, score)
+            # After the scorer: the embeddings it made are cached, so this reads them again.
+            meaning = self._caller_cues.read(payload.text) if self._caller_cues else None
             signals.caller_said(
-                payload.item_id, payload.text, score, self._profanity.count(payload.text)
+                payload.item_id,
+                payload.text,
+                score,
+                self._profanity.count(payload.text),
+                meaning,
             )
             recent = [u.score for u in list(signals.scores)[-TREND_UTTERANCES:]]
             trend = round(slope(recent), 4) if len(recent) >= 2 else None

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.session.domain.cues import is_fallback_reply
+from services.session.domain.meaning import CallerMeaning
 from services.session.domain.person_cues import asks_for_person
 from services.session.domain.repeats import Embed, Repeats
 from shared.lines.escalation import Condition
@@ -82,16 +83,25 @@ class CallSignals:
         if self.now is None or at > self.now:
             self.now = at
 
-    def caller_said(self, item_id: str, text: str, score: float, swear_words: int) -> None:
+    def caller_said(
+        self,
+        item_id: str,
+        text: str,
+        score: float,
+        swear_words: int,
+        meaning: CallerMeaning | None = None,
+    ) -> None:
+        """A caller utterance. ``meaning`` (the embedding model's reading) adds the requests
+        and loop complaints no text rule names, and repeats said in other words."""
         self.caller_turns += 1
         self.turns += 1
         self.scores.append(_Utterance(self.caller_turns, item_id, score))
-        if asks_for_person(text):
+        if asks_for_person(text) or (meaning is not None and meaning.asks_for_person):
             self.person_requests.append((self.caller_turns, item_id))
         if swear_words:
             self.profanity.append((self.caller_turns, item_id, swear_words))
         # A loop from the caller's side, counted once per utterance.
-        if self.said.caller(text):
+        if self.said.caller(text, meaning):
             self.repeats.append((self.turns, item_id))
 
     def agent_said(

@@ -59,9 +59,12 @@ async def run_backtest(body: BacktestRequest, request: Request, _key: Supervisor
         raise HTTPException(502, f"stored calls could not be read: {exc}") from exc
     scorer, profanity = state.scorer, state.profanity
     embedder = getattr(state, "embedder", None)
+    caller_cues = getattr(state, "caller_cues", None)
 
     def engine() -> EscalationEngine:
-        return EscalationEngine(scorer, lines, profanity, embedder=embedder)
+        return EscalationEngine(
+            scorer, lines, profanity, embedder=embedder, caller_cues=caller_cues
+        )
 
     report = await asyncio.to_thread(backtest, stored, engine)
     return {
