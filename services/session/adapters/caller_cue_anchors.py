@@ -142,7 +142,6 @@ NOT_PERSON: tuple[str, ...] = (
     "I was transferred to you by the front desk",
     # the same topics as the requests above, without asking for anyone
     "I'd like to compliment a member of your staff",
-    "please pass my thanks on to the team",
     "I have a question about billing",
     "can your team send me the paperwork",
     "the colleague I spoke to was very helpful",

@@ -29,7 +29,12 @@ from services.session.domain.meaning import CallerMeaning
 
 # Clauses of an utterance read on their own, the last ones (each costs an embedding, about
 # 4 ms for a short clause on one core).
-MAX_CLAUSES = 3
+MAX_CLAUSES = 2
+# Only sentences this long are split into clauses.
+CLAUSE_SENTENCE_WORDS = 8
+# Clauses are read only when the utterance or a sentence is at least this near to a request or a
+# loop complaint anchor (the requests found only in a clause are 0.36 to 0.49 near as a whole).
+CLAUSE_GATE = 0.33
 _CLAUSE = re.compile(r"[,;:]+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
@@ -56,11 +61,14 @@ class FamilyNearness:
 
 def clauses(text: str) -> list[str]:
     """The last ``MAX_CLAUSES`` clauses of at least ``MIN_SENTENCE_WORDS`` words of the
-    utterance's sentences that have several (split at commas, semicolons, colons): a request
+    utterance's sentences of ``CLAUSE_SENTENCE_WORDS`` or more words that have several clauses
+    (split at commas, semicolons, colons): a request
     or a complaint is often one clause of a long sentence ("..., i don't want the robot, put a
     real one on"). A sentence of one clause is read as a sentence already."""
     found: list[str] = []
     for sentence in _SENTENCE.split(text):
+        if len(sentence.split()) < CLAUSE_SENTENCE_WORDS:
+            continue  # a short sentence reads as a whole
         parts = [c.strip() for c in _CLAUSE.split(sentence)]
         parts = [c for c in parts if len(c.split()) >= MIN_SENTENCE_WORDS]
         if len(parts) > 1:
@@ -87,13 +95,21 @@ class MiniLmCallerCues:
         """The utterance, its sentences (as the scorer splits them) and its last clauses, each
         of at least ``MIN_SENTENCE_WORDS`` words, with their embeddings."""
         text = text[:MAX_CHARS]
-        texts = [text, *sentences(text)]
-        texts += clauses(text)
-        return [
-            (piece, self._encoder.embed(piece))
-            for piece in texts
-            if len(piece.split()) >= MIN_SENTENCE_WORDS
-        ]
+        texts = [t for t in (text, *sentences(text)) if len(t.split()) >= MIN_SENTENCE_WORDS]
+        # The scorer's pieces come from the cache.
+        found = list(zip(texts, self._encoder.embed_many(texts), strict=True))
+        if any(self._worth_clauses(vector) for _, vector in found):
+            split = clauses(text)  # embedded in one batch
+            found += zip(split, self._encoder.embed_many(split), strict=True)
+        return found
+
+    def _worth_clauses(self, vector: Vector) -> bool:
+        # Clauses cost an embedding run; they are read only when the utterance is somewhat near
+        # a family already (a request buried in a long sentence still is).
+        return (
+            _nearest(vector, self._person) >= CLAUSE_GATE
+            or _nearest(vector, self._loop) >= CLAUSE_GATE
+        )
 
     def person(self, vector: Vector) -> FamilyNearness:
         return FamilyNearness(_nearest(vector, self._person), _nearest(vector, self._not_person))

@@ -92,7 +92,12 @@ class MiniLmEncoder:
     """all-MiniLM-L6-v2 sentence embeddings (mean pooling, L2-normalised) on onnxruntime."""
 
     def __init__(
-        self, model: Path | None = None, tokenizer: Path | None = None, *, threads: int = 1
+        self,
+        model: Path | None = None,
+        tokenizer: Path | None = None,
+        *,
+        threads: int = 1,
+        cache_texts: int = CACHE_TEXTS,
     ) -> None:
         # Belt and braces: nothing here talks to a model hub, and nothing it loads may either.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -115,6 +120,7 @@ class MiniLmEncoder:
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Vector] = OrderedDict()
+        self._cache_texts = cache_texts  # 0: nothing cached (the bench times cold embeddings)
         self._cache_lock = threading.Lock()
 
     def embed(self, text: str) -> Vector:
@@ -129,9 +135,35 @@ class MiniLmEncoder:
         vector.setflags(write=False)  # shared by every reader of the cache
         with self._cache_lock:
             self._cache[text] = vector
-            while len(self._cache) > CACHE_TEXTS:
+            while len(self._cache) > self._cache_texts:
                 self._cache.popitem(last=False)
         return vector
+
+    def embed_many(self, texts: list[str]) -> list[Vector]:
+        """The embeddings of several texts; those not cached are run in one padded batch (a
+        batch of short clauses costs about a third less than one run each; the vectors are
+        the same to 1e-6)."""
+        texts = [text[:MAX_CHARS] for text in texts]
+        found: dict[str, Vector] = {}
+        with self._cache_lock:
+            for text in texts:
+                cached = self._cache.get(text)
+                if cached is not None:
+                    self._cache.move_to_end(text)
+                    found[text] = cached
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if len(missing) == 1:
+            found[missing[0]] = self.embed(missing[0])
+        elif missing:
+            for text, vector in zip(missing, self._embed_batch(missing), strict=True):
+                vector.setflags(write=False)
+                found[text] = vector
+            with self._cache_lock:
+                for text in missing:
+                    self._cache[text] = found[text]
+                while len(self._cache) > self._cache_texts:
+                    self._cache.popitem(last=False)
+        return [found[text] for text in texts]
 
     def clear_cache(self) -> None:
         """Forget every cached embedding (the bench times cold utterances)."""
@@ -139,18 +171,26 @@ class MiniLmEncoder:
             self._cache.clear()
 
     def _embed(self, text: str) -> Vector:
+        return self._embed_batch([text])[0]
+
+    def _embed_batch(self, texts: list[str]) -> list[Vector]:
         with self._lock:
-            encoding = self._tokenizer.encode(text)
-        ids = np.array([encoding.ids], dtype=np.int64)
-        mask = np.array([encoding.attention_mask], dtype=np.int64)
+            encodings = [self._tokenizer.encode(text) for text in texts]
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = encoding.attention_mask
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(ids)
         hidden = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
         weights = mask[..., None].astype(np.float32)
-        pooled: Vector = (hidden * weights).sum(axis=1)[0] / max(float(weights.sum()), 1e-9)
-        norm = float(np.linalg.norm(pooled))
-        return pooled / max(norm, 1e-12)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        unit: Vector = (pooled / norms).astype(np.float32)
+        return list(unit)
 
     def embed_all(self, texts: tuple[str, ...]) -> Vector:
         return np.stack([self.embed(text) for text in texts])
@@ -234,8 +274,7 @@ class VaderMiniLmSentimentScorer:
         self._calm = self._encoder.embed_all(sentiment_anchors.CALM)
         self._positive = self._encoder.embed_all(sentiment_anchors.POSITIVE)
 
-    def _near(self, text: str) -> Nearness:
-        vector = self._encoder.embed(text)
+    def _near(self, vector: Vector) -> Nearness:
         return Nearness(
             frustrated=_nearness(vector, self._frustrated),
             calm=_nearness(vector, self._calm),
@@ -244,9 +283,10 @@ class VaderMiniLmSentimentScorer:
 
     def nearness(self, text: str) -> Nearness:
         """The utterance's nearness, or that of its sentence nearest to frustration."""
-        nearest = self._near(text)
-        for sentence in sentences(text):
-            near = self._near(sentence)
+        nearest = self._near(self._encoder.embed(text))
+        # The sentences in one batch (cheaper than one run each).
+        for vector in self._encoder.embed_many(sentences(text)):
+            near = self._near(vector)
             if near.margin > nearest.margin:
                 nearest = near
         return nearest
