@@ -22,8 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
+from bench.arrivals import Arrivals
 from bench.tools import _wait_ready
 from infra.localstack.infrastructure import free_port, resolve
 from shared.events import CallStarted, Envelope, EventPayload, TranscriptUser, new_event
@@ -43,46 +42,8 @@ def _event(call_id: str, payload: EventPayload) -> Envelope:
     return new_event(payload, call_id=call_id, line_id="demo-retail", source="gw-bench")
 
 
-class Escalations:
-    """Reads the call-events topic and timestamps each call's escalation on arrival."""
-
-    def __init__(self, kafka: KafkaSettings) -> None:
-        self.kafka = kafka
-        self.arrived: dict[str, float] = {}
-        self.event = asyncio.Event()
-
-    async def run(self) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.kafka.bootstrap_servers,
-            enable_auto_commit=False,
-            fetch_max_wait_ms=5,
-        )
-        await consumer.start()
-        try:
-            topic = self.kafka.topic("cc.call-events.v1")
-            partitions = consumer.partitions_for_topic(topic)
-            while not partitions:
-                await consumer._client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(topic)
-            consumer.assign([TopicPartition(topic, p) for p in partitions])
-            while True:
-                batch = await consumer.getmany(timeout_ms=100)
-                now = time.perf_counter()
-                for records in batch.values():
-                    for record in records:
-                        envelope = Envelope.from_json(record.value)
-                        if envelope.type == "escalation.requested":
-                            self.arrived.setdefault(envelope.call_id, now)
-                if batch:
-                    self.event.set()
-        finally:
-            await consumer.stop()
-
-    async def wait_for(self, call_ids: set[str], timeout_s: float) -> None:
-        async with asyncio.timeout(timeout_s):
-            while not call_ids <= self.arrived.keys():
-                self.event.clear()
-                await self.event.wait()
+def _escalated_call(envelope: Envelope) -> str | None:
+    return envelope.call_id if envelope.type == "escalation.requested" else None
 
 
 async def _prepare(producer: BufferedProducer, topic: str, call_ids: list[str]) -> None:
@@ -102,7 +63,11 @@ def _pct(values: list[float], q: int) -> float:
 async def measure(kafka: KafkaSettings) -> dict[str, float]:
     producer = BufferedProducer(kafka, client_id="bench-gateway", buffer_size=10 * BURST + 100)
     await producer.start()
-    seen = Escalations(kafka)
+    seen = Arrivals(
+        kafka,
+        "cc.call-events.v1",
+        lambda e: e.call_id if e.type == "escalation.requested" else None,
+    )
     reader = asyncio.create_task(seen.run())
     topic = kafka.topic("cc.call-events.v1")
     try:

@@ -22,8 +22,8 @@ import uuid
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench.arrivals import Arrivals
 from infra.localstack.infrastructure import free_port, resolve
 from shared.events import Envelope, ToolExecute, new_event
 from shared.kafka.producer import BufferedProducer
@@ -72,70 +72,29 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 90) 
     raise RuntimeError("the tools service did not become ready")
 
 
-class Replies:
-    """The gateway's side: reads the results topic and timestamps each reply on arrival."""
-
-    def __init__(self, kafka: KafkaSettings) -> None:
-        self.kafka = kafka
-        self.arrived: dict[str, float] = {}
-        self.event = asyncio.Event()
-
-    async def run(self) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.kafka.bootstrap_servers,
-            enable_auto_commit=False,
-            fetch_max_wait_ms=5,
-        )
-        await consumer.start()
-        try:
-            topic = self.kafka.topic("cc.tool-results.v1")
-            partitions = consumer.partitions_for_topic(topic)
-            while not partitions:
-                await consumer._client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(topic)
-            consumer.assign([TopicPartition(topic, p) for p in partitions])
-            while True:
-                batch = await consumer.getmany(timeout_ms=100)
-                now = time.perf_counter()
-                for records in batch.values():
-                    for record in records:
-                        envelope = Envelope.from_json(record.value)
-                        self.arrived[envelope.payload["tool_call_id"]] = now
-                if batch:
-                    self.event.set()
-        finally:
-            await consumer.stop()
-
-    async def wait(self, count: int, timeout_s: float) -> None:
-        async with asyncio.timeout(timeout_s):
-            while len(self.arrived) < count:
-                self.event.clear()
-                await self.event.wait()
-
-
 async def measure(kafka: KafkaSettings) -> dict[str, float]:
     producer = BufferedProducer(kafka, client_id="bench-gateway", buffer_size=BURST + 10)
     await producer.start()
-    replies = Replies(kafka)
+    replies = Arrivals(kafka, "cc.tool-results.v1", lambda e: str(e.payload["tool_call_id"]))
     reader = asyncio.create_task(replies.run())
     topic = kafka.topic("cc.tool-requests.v1")
     try:
         warm = _command(-1)
         producer.publish(topic, warm)
-        await replies.wait(1, 90)
+        await replies.wait_count(1, 90)
         trips = []
         for n in range(ROUND_TRIPS):
             command = _command(n)
             started = time.perf_counter()
             producer.publish(topic, command)
-            await replies.wait(len(replies.arrived) + 1, 30)
+            await replies.wait_count(len(replies.arrived) + 1, 30)
             trips.append((replies.arrived[f"tc{n}"] - started) * 1000)
         base = len(replies.arrived)
         commands = [_command(100_000 + n) for n in range(BURST)]
         started = time.perf_counter()
         for command in commands:
             producer.publish(topic, command)
-        await replies.wait(base + BURST, 600)
+        await replies.wait_count(base + BURST, 600)
         elapsed = max(replies.arrived.values()) - started
     finally:
         reader.cancel()

@@ -22,7 +22,7 @@ from infra.localstack.infrastructure import free_port
 from shared.auth import hash_key
 from tests.conftest import Keys
 from tests.support.browser import CHROMIUM, FLAGS
-from tests.support.processes import REPO, ServiceProcess
+from tests.support.processes import REPO, ServiceProcess, running, services
 from tests.support.voice_client import espeak, resample
 
 ARTIFACTS = REPO / "test-artifacts"
@@ -41,18 +41,9 @@ def stack(
         # No analytics service here: offers go out without a stored transcript.
         "SESSION_ANALYTICS_URL": f"http://127.0.0.1:{free_port()}",
     }
-    procs = {
-        name: ServiceProcess(name, free_port(), env, log_dir) for name in ("gateway", "session")
-    }
-    for proc in procs.values():
-        proc.start()
-    try:
-        for proc in procs.values():
-            proc.wait_ready(120)
+    procs = services(("gateway", "session"), env, log_dir)
+    with running(procs):
         yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()
 
 
 def caller_microphone(tmp_path: Path) -> Path:
@@ -117,6 +108,7 @@ def test_a_caller_escalates_and_talks_with_a_desk_agent(
                 30,
             )
             both_ways_s = time.monotonic() - opened
+            wait_for(desk, "window.deskState.framesSent > 10", 20)  # 60 ms frames: 0.6 s of mic
             agent_state = desk.evaluate("window.deskState")
             caller_stats = caller.evaluate("window.softphone.stats")
             desk.screenshot(path=str(ARTIFACTS / "handoff-desk-call.png"), full_page=True)

@@ -15,7 +15,7 @@ import websockets
 from infra.localstack.infrastructure import free_port
 from shared.settings import KafkaSettings
 from tests.conftest import Keys
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, running, services
 from tests.support.tools import Tail
 from tests.support.voice_client import VoiceCaller, espeak
 
@@ -41,18 +41,9 @@ def stack(
         "SESSION_CONSUMER_GROUP": f"session-{unique}",
         "SESSION_ANALYTICS_URL": f"http://127.0.0.1:{free_port()}",
     }
-    procs = {
-        name: ServiceProcess(name, free_port(), env, log_dir) for name in ("gateway", "session")
-    }
-    for proc in procs.values():
-        proc.start()
-    try:
-        for proc in procs.values():
-            proc.wait_ready(120)
+    procs = services(("gateway", "session"), env, log_dir)
+    with running(procs):
         yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()
 
 
 async def speak(gateway: ServiceProcess, key: str, utterances: list[str]) -> AsyncIterator[str]:

@@ -224,6 +224,12 @@ async def test_with_no_agent_free_the_caller_gets_a_callback_and_a_polite_goodby
             lambda: any(p["name"] == "create_ticket" for p in results.payloads("tool.completed")),
             30,
         )
+        await events.wait_for(
+            lambda: any(
+                e.call_id == call_id and e.type == "handoff.failed" for e in events.envelopes()
+            ),
+            20,
+        )
     ticket = next(p for p in results.payloads("tool.completed") if p["name"] == "create_ticket")
     assert ticket["status"] == "ok" and ticket["result"]["ticket_id"]
     mine = [e for e in events.envelopes() if e.call_id == call_id]
