@@ -111,6 +111,7 @@ def test_a_request_beyond_the_bound_is_refused_at_once(
     story = {"role": "user", "content": "Count from 1 to 500, one number per line."}
     body = {"messages": [story], "max_tokens": 300, "stream": True}  # long: still running below
     url = f"{server.url}/v1/chat/completions"
+    wait_until_idle(client, url, story)  # an earlier test's generation may still be winding down
     with client.stream("POST", url, json=body, timeout=60) as first:
         with client.stream("POST", url, json=body, timeout=60) as second:  # waits its turn
             assert first.status_code == second.status_code == 200
@@ -120,6 +121,11 @@ def test_a_request_beyond_the_bound_is_refused_at_once(
             assert time.monotonic() - started < 1.0
             assert third.headers["retry-after"] == "1"
     # Both clients hung up: their generations stop, and the server takes requests again.
+    wait_until_idle(client, url, story)
+
+
+def wait_until_idle(client: httpx.Client, url: str, story: dict[str, str]) -> None:
+    """A small request is answered (200) within 30 s: no request holds the server any more."""
     small = {"messages": [story], "max_tokens": 2}
     deadline = time.monotonic() + 30
     while (status := client.post(url, json=small, timeout=30).status_code) == 503:
