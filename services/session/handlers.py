@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from prometheus_client import Counter
 
@@ -70,17 +70,20 @@ class SessionDeps:
     source: str  # this instance's id, the ``source`` of what it publishes
     engine: EscalationEngine | None = None
     queue: HandoffQueue | None = None
-    # Calls this process escalated (bounded by the engine's own bound on tracked calls).
-    escalated: set[str] = field(default_factory=set)
 
 
 async def handle_call_event(
     envelope: Envelope, payload: EventPayload, deps: SessionDeps
 ) -> list[Result]:
-    """Update the registry and the escalation signals for one call event."""
+    """Update the registry and the escalation signals for one call event.
+
+    The call's registry entry is read once, changed in memory by the event and by the facts it
+    produces, and written once: one read and at most one write per event.
+    """
     if envelope.source == deps.source:
         return []  # our own sentiment/escalation facts: already applied when produced
-    await _update_registry(envelope, payload, deps)
+    before = await _get(envelope.call_id, deps)
+    entry = apply_event(before, envelope, payload) or before
     out: list[Result] = []
     if deps.engine is not None:
         if isinstance(payload, TranscriptUser | TranscriptAgent):
@@ -89,12 +92,19 @@ async def handle_call_event(
         else:
             facts = deps.engine.observe(envelope, payload)
         for fact in facts:
-            if isinstance(fact, EscalationRequested):
-                out.extend(await _escalate(envelope, fact, deps))
-            else:
-                scored = _fact(envelope, fact, deps)
-                out.append(scored)
-                await _update_registry(scored.envelope, fact, deps)
+            # At most one escalation per call, also across a restart: the entry remembers.
+            if isinstance(fact, EscalationRequested) and entry is not None and entry.escalation:
+                continue
+            results = (
+                _escalate(envelope, fact, deps)
+                if isinstance(fact, EscalationRequested)
+                else [_fact(envelope, fact, deps)]
+            )
+            out.extend(results)
+            published = next(r for r in results if isinstance(r, Outgoing)).envelope
+            entry = apply_event(entry, published, fact) or entry
+    if entry is not None and entry != before:
+        await _put(entry, deps)
     if isinstance(payload, HandoffCompleted) and deps.queue is not None:
         deps.queue.bridged(envelope.call_id)
     if isinstance(payload, CallEnded):
@@ -102,27 +112,18 @@ async def handle_call_event(
             deps.engine.forget(envelope.call_id)
         if deps.queue is not None:
             await deps.queue.caller_left(envelope.call_id)
-        deps.escalated.discard(envelope.call_id)
     return out
 
 
-async def _escalate(
-    envelope: Envelope, fact: EscalationRequested, deps: SessionDeps
-) -> list[Result]:
-    """An escalation, at most once per call (also across a restart: the registry remembers)."""
-    call_id = envelope.call_id
-    current = await _get(call_id, deps)
-    if call_id in deps.escalated or (current is not None and current.escalation):
-        return []
-    deps.escalated.add(call_id)
+def _escalate(envelope: Envelope, fact: EscalationRequested, deps: SessionDeps) -> list[Result]:
+    """The escalation fact, the ``handoff`` command that holds the caller, and the queueing."""
     line = deps.lines.get(envelope.line_id)
     queue = fact.queue or (line.human_queue if line else "general")
     fact = fact.model_copy(update={"queue": queue})
     requested = _fact(envelope, fact, deps)
-    await _update_registry(requested.envelope, fact, deps)
     hold = line.handoff.hold_message if line else None
     command = Handoff(issued_by=f"rule:{fact.rule_id}", queue=queue, say=hold)
-    log.info("escalating a call", extra={"call_id": call_id, "rule": fact.rule_id})
+    log.info("escalating a call", extra={"call_id": envelope.call_id, "rule": fact.rule_id})
     ESCALATIONS.labels(fact.rule_id).inc()
     return [
         requested,
@@ -146,12 +147,8 @@ async def _get(call_id: str, deps: SessionDeps) -> LiveSession | None:
         raise DependencyUnavailableError("session registry (Redis) unavailable") from exc
 
 
-async def _update_registry(envelope: Envelope, payload: EventPayload, deps: SessionDeps) -> None:
-    current = await _get(envelope.call_id, deps)
-    updated = apply_event(current, envelope, payload)
-    if updated is None:
-        return
+async def _put(entry: LiveSession, deps: SessionDeps) -> None:
     try:
-        await deps.registry.put(updated)
+        await deps.registry.put(entry)
     except Exception as exc:
         raise DependencyUnavailableError("session registry (Redis) unavailable") from exc

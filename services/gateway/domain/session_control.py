@@ -7,6 +7,8 @@ instructions for the agent's next turns, never spoken.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from services.gateway.domain.actions import Action, Respond
 from services.gateway.domain.protocol import MAX_TEXT_CHARS
 
@@ -15,17 +17,17 @@ MAX_WHISPERS = 8
 
 
 class SessionControl:
-    # Fields of the session (declared by ``VoiceSession``).
+    # Fields and methods of the session this mixes into (``VoiceSession`` defines them).
     state: str
     changes: int
     paused: bool
     whispers: list[str]
 
-    def _reply(self, text: str) -> list[Action]:
-        raise NotImplementedError
+    if TYPE_CHECKING:
 
-    def _end(self, now: float, reason: str, *, send: bool) -> list[Action]:
-        raise NotImplementedError
+        def _reply(self, text: str) -> list[Action]: ...
+
+        def _end(self, now: float, reason: str, *, send: bool) -> list[Action]: ...
 
     def _respond(self, instructions: str | None = None) -> list[Action]:
         """An agent turn, unless the agent is paused (the caller gets no AI answer then)."""

@@ -8,7 +8,7 @@ gateway, so it survives a gateway crash and needs no gateway to be reachable. A 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from shared.events import (
@@ -77,7 +77,10 @@ def apply_event(
 
     Events may be redelivered (at least once): every change here is a plain assignment or a
     count that the caller guards by ``event_id``, so a replay never corrupts the entry.
+    ``current`` itself is never changed (the caller compares before and after).
     """
+    if current is not None:
+        current = replace(current)
     if current is None and not isinstance(payload, CallStarted):
         if isinstance(payload, CallEnded):
             return None  # a call we never saw start: nothing to show
