@@ -16,7 +16,7 @@ threshold, over a window of turns or seconds where the signal has one. docs/hand
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -189,6 +189,9 @@ def _member_kind(value: Any) -> str | None:
     return None
 
 
+MemberT = TypeVar("MemberT")
+
+
 def _one_of(any_: list[Any] | None, all_: list[Any] | None) -> None:
     given = [m for m in (any_, all_) if m is not None]
     if len(given) != 1:
@@ -197,14 +200,14 @@ def _one_of(any_: list[Any] | None, all_: list[Any] | None) -> None:
         raise ValueError("a group needs at least one condition")
 
 
-class InnerGroup(_Strict):
-    """A nested group: conditions only (one level of nesting is enough)."""
+class _Group(_Strict, Generic[MemberT]):
+    """``any`` (or) / ``all`` (and) of members: exactly one of the two, not empty."""
 
-    any: list[Condition] | None = Field(None, max_length=20)
-    all: list[Condition] | None = Field(None, max_length=20)
+    any: list[MemberT] | None = Field(None, max_length=20)
+    all: list[MemberT] | None = Field(None, max_length=20)
 
     @model_validator(mode="after")
-    def _one_combinator(self) -> InnerGroup:
+    def _one_combinator(self) -> Self:
         _one_of(self.any, self.all)
         return self
 
@@ -213,8 +216,12 @@ class InnerGroup(_Strict):
         return "any" if self.any is not None else "all"
 
     @property
-    def members(self) -> list[Condition]:
+    def members(self) -> list[MemberT]:
         return list(self.any if self.any is not None else self.all or [])
+
+
+class InnerGroup(_Group[Condition]):
+    """A nested group: conditions only (one level of nesting is enough)."""
 
 
 Member = Annotated[
@@ -223,24 +230,8 @@ Member = Annotated[
 ]
 
 
-class When(_Strict):
+class When(_Group[Member]):
     """The top of a rule's conditions: ``any`` (or) / ``all`` (and) of conditions or groups."""
-
-    any: list[Member] | None = Field(None, max_length=20)
-    all: list[Member] | None = Field(None, max_length=20)
-
-    @model_validator(mode="after")
-    def _one_combinator(self) -> When:
-        _one_of(self.any, self.all)
-        return self
-
-    @property
-    def combinator(self) -> Literal["any", "all"]:
-        return "any" if self.any is not None else "all"
-
-    @property
-    def members(self) -> list[Condition | InnerGroup]:
-        return list(self.any if self.any is not None else self.all or [])
 
     def conditions(self) -> list[Condition]:
         """Every condition, nested ones included."""
