@@ -16,14 +16,12 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 from bench.arrivals import Arrivals
-from bench.tools import _wait_ready
+from bench.service_process import service_process
 from infra.localstack.infrastructure import free_port, resolve
 from shared.events import CallStarted, Envelope, EventPayload, TranscriptUser, new_event
 from shared.kafka.producer import BufferedProducer
@@ -31,7 +29,6 @@ from shared.kafka.topics import ensure_topics, load_topic_specs
 from shared.settings import KafkaSettings
 
 STATE = Path(__file__).resolve().parents[1] / ".switchboard" / "bench"
-REPO = Path(__file__).resolve().parents[1]
 CALLS = 300
 BURST = 200
 CALM = ("hi, I'm calling about my order", "it was supposed to arrive on tuesday")
@@ -114,40 +111,24 @@ async def main() -> None:
     kafka = KafkaSettings(
         KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap, KAFKA_TOPIC_PREFIX=f"be{tag}."
     )
-    port = free_port()
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
         "KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
         "REDIS_URL": infra.redis_url,
         "REDIS_KEY_PREFIX": f"be{tag}:",
-        "SESSION_PORT": str(port),
         "SESSION_CONSUMER_GROUP": f"bench-session-{tag}",
         "LOG_LEVEL": "WARNING",
     }
-    log = (STATE / "logs" / "session.log").open("ab")
-    proc: subprocess.Popen[bytes] | None = None
     try:
         await ensure_topics(kafka, load_topic_specs())
-        proc = await asyncio.to_thread(
-            subprocess.Popen,
-            [sys.executable, "-m", "services.session"],
-            env=env,
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        await asyncio.to_thread(_wait_ready, f"http://127.0.0.1:{port}/readyz", proc)
-        figures = await measure(kafka)
+        async with service_process("session", env):
+            figures = await measure(kafka)
         print(f"escalation detection ({CALLS} calls one at a time, burst of {BURST}; "
               f"kafka {infra.notes[0]})")  # fmt: skip
         for name, value in figures.items():
             print(f"  {name:32} {value:12,.1f}")
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(30)
-        log.close()
         infra.stop()
 
 

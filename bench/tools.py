@@ -14,16 +14,14 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import asyncpg
 
 from bench.arrivals import Arrivals
+from bench.service_process import service_process
 from infra.localstack.infrastructure import free_port, resolve
 from shared.events import Envelope, ToolExecute, new_event
 from shared.kafka.producer import BufferedProducer
@@ -31,7 +29,6 @@ from shared.kafka.topics import ensure_topics, load_topic_specs
 from shared.settings import KafkaSettings
 
 STATE = Path(__file__).resolve().parents[1] / ".switchboard" / "bench"
-REPO = Path(__file__).resolve().parents[1]
 ROUND_TRIPS = 500
 BURST = 5000
 
@@ -55,21 +52,6 @@ def time_after(seconds: float):  # type: ignore[no-untyped-def]
 
 def _pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1]
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the tools service exited; see .switchboard/bench/logs/tools.log")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the tools service did not become ready")
 
 
 async def measure(kafka: KafkaSettings) -> dict[str, float]:
@@ -117,7 +99,6 @@ async def main() -> None:
     kafka = KafkaSettings(
         KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap, KAFKA_TOPIC_PREFIX=f"bt{tag}."
     )
-    port = free_port()
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
@@ -125,32 +106,17 @@ async def main() -> None:
         "DATABASE_URL": infra.database_url,
         "REDIS_URL": infra.redis_url,
         "TOOLS_DB_SCHEMA": schema,
-        "TOOLS_PORT": str(port),
         "TOOLS_CONSUMER_GROUP": f"bench-tools-{tag}",
         "LOG_LEVEL": "WARNING",
     }
-    log = (STATE / "logs" / "tools.log").open("ab")
-    proc: subprocess.Popen[bytes] | None = None
     try:
         await ensure_topics(kafka, load_topic_specs())
-        proc = await asyncio.to_thread(
-            subprocess.Popen,
-            [sys.executable, "-m", "services.tools"],
-            env=env,
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        await asyncio.to_thread(_wait_ready, f"http://127.0.0.1:{port}/readyz", proc)
-        figures = await measure(kafka)
+        async with service_process("tools", env):
+            figures = await measure(kafka)
         print(f"tools ({ROUND_TRIPS} round trips, burst of {BURST}; kafka {infra.notes[0]})")
         for name, value in figures.items():
             print(f"  {name:32} {value:12,.1f}")
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(30)
-        log.close()
         dsn = infra.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
         conn = await asyncpg.connect(dsn, timeout=5)
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
