@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,6 +96,11 @@ async def test_the_registry_follows_a_call_from_start_to_expiry(
     unique: str,
 ) -> None:
     call = f"sess_{unique}"
+    redis = Redis.from_url(infra.redis_url)
+    try:  # a member from a call that started five hours ago: trimmed by the next write
+        await redis.zadd(f"t{unique}:live-index", {"sess_ancient": time.time() - 5 * 3600})
+    finally:
+        await redis.aclose()
     started = CallStarted(
         channel="voice_agent",
         caller="+1 415 555 0100",
@@ -133,9 +139,11 @@ async def test_the_registry_follows_a_call_from_start_to_expiry(
     redis = Redis.from_url(infra.redis_url)
     try:
         ttl = await redis.ttl(f"t{unique}:live:{call}")
+        ancient = await redis.zscore(f"t{unique}:live-index", "sess_ancient")
     finally:
         await redis.aclose()
     assert 0 < ttl <= 30
+    assert ancient is None
 
 
 async def test_sessions_answer_supervisors_only(session: ServiceProcess, keys: Keys) -> None:

@@ -3,7 +3,9 @@
 Keys: ``<prefix>live:<call_id>`` (the entry as JSON, with a TTL: ``ENDED_TTL_S`` once the call
 ended or dropped, else ``LIVE_TTL_S``) and ``<prefix>live-index`` (a sorted set of call ids by
 start time, so listing needs no ``SCAN``). Index members whose entry expired are removed when
-a listing finds them gone. The gateways' own resume checkpoints live beside these, under
+a listing finds them gone, and every write drops those that started longer ago than an entry
+can live (``LIVE_TTL_S``), so the index stays bounded by the calls of the last few hours.
+The gateways' own resume checkpoints live beside these, under
 ``<prefix>session:<call_id>`` (written by the gateway); the registry reads a few safe fields of
 them (never the conversation) for ``GET /v1/sessions/{id}``.
 """
@@ -11,12 +13,13 @@ them (never the conversation) for ``GET /v1/sessions/{id}``.
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
 
-from services.session.domain.registry import LiveSession
+from services.session.domain.registry import LIVE_TTL_S, LiveSession
 
 # Fields of a gateway checkpoint that may be shown: never its conversation context.
 CHECKPOINT_FIELDS = ("state", "gateway_id", "turns", "audio_seconds", "started_at")
@@ -40,6 +43,8 @@ class RedisSessionRegistry:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(self._key(session.call_id), json.dumps(session.to_json()), ex=session.ttl_s)
             pipe.zadd(self._index, {session.call_id: started})
+            # Bound the index: a call that started longer ago than an entry can live is gone.
+            pipe.zremrangebyscore(self._index, "-inf", time.time() - LIVE_TTL_S)
             await pipe.execute()
 
     async def list(self, *, limit: int) -> list[LiveSession]:
