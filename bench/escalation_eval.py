@@ -25,13 +25,13 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.session.domain.backtest import first_escalation
 from services.session.domain.rules import EscalationEngine
 from shared.events import (
     CallEnded,
     CallStarted,
     DialogueFallback,
     DtmfReceived,
-    EscalationRequested,
     EventPayload,
     Interruption,
     ToolCall,
@@ -159,39 +159,31 @@ def replay(engine: EscalationEngine, conversation: Conversation) -> Outcome:
     """Run one conversation through the engine; when (if ever) it escalated."""
     start = datetime(2025, 1, 1, tzinfo=UTC)
     call_id = f"eval-{conversation.id}"
-    for caller_turn, seconds, payload in events(conversation):
-        envelope = new_event(
+    envelopes = (
+        (
+            new_event(
+                payload,
+                call_id=call_id,
+                source="escalation-eval",
+                line_id=LINE_ID,
+                occurred_at=start + timedelta(seconds=seconds),
+            ),
             payload,
-            call_id=call_id,
-            source="escalation-eval",
-            line_id=LINE_ID,
-            occurred_at=start + timedelta(seconds=seconds),
         )
-        for out in engine.observe(envelope, payload):
-            if isinstance(out, EscalationRequested):
-                engine.forget(call_id)
-                return Outcome(conversation, caller_turn, out.rule_id)
-    return Outcome(conversation, None, None)
+        for _turn, seconds, payload in events(conversation)
+    )
+    hit = first_escalation(engine, envelopes)
+    engine.forget(call_id)
+    return (
+        Outcome(conversation, hit[0], hit[2].rule_id) if hit else Outcome(conversation, None, None)
+    )
 
 
 def default_engine(line: SupportLine | None = None) -> EscalationEngine:
-    from services.session.adapters.better_profanity_counter import BetterProfanityCounter
-    from services.session.adapters.minilm_caller_cues import MiniLmCallerCues
-    from services.session.adapters.minilm_sentiment import (
-        MiniLmEncoder,
-        MiniLmSentenceEmbedder,
-        VaderMiniLmSentimentScorer,
-    )
+    from services.session.adapters.escalation_models import EscalationModels
 
     line = line or load_lines()[LINE_ID]
-    encoder = MiniLmEncoder()
-    return EscalationEngine(
-        VaderMiniLmSentimentScorer(encoder),
-        {LINE_ID: line},
-        BetterProfanityCounter(),
-        embedder=MiniLmSentenceEmbedder(encoder),
-        caller_cues=MiniLmCallerCues(encoder),
-    )
+    return EscalationModels.load().engine({LINE_ID: line})
 
 
 def report(outcomes: Sequence[Outcome]) -> str:

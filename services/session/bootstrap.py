@@ -18,18 +18,11 @@ from redis.asyncio import Redis
 
 from services.session import handlers
 from services.session.adapters.agents_yaml import load_agents
-from services.session.adapters.better_profanity_counter import BetterProfanityCounter
+from services.session.adapters.escalation_models import EscalationModels
 from services.session.adapters.http_call_log import AnalyticsCallContext, AnalyticsCallLog
-from services.session.adapters.minilm_caller_cues import MiniLmCallerCues
-from services.session.adapters.minilm_sentiment import (
-    MiniLmEncoder,
-    MiniLmSentenceEmbedder,
-    VaderMiniLmSentimentScorer,
-)
 from services.session.adapters.redis_registry import RedisSessionRegistry
 from services.session.adapters.yaml_lines import LineBook
 from services.session.domain.agents import AgentDirectory
-from services.session.domain.rules import EscalationEngine
 from services.session.entrypoints import backtest, http
 from services.session.entrypoints.desk import desk_router
 from services.session.handoff_desk import DeskTopics, HandoffDesk
@@ -53,15 +46,8 @@ def create_app(settings: SessionSettings) -> FastAPI:
     book = LineBook(settings.lines_dir)
     registry = RedisSessionRegistry(redis, prefix=settings.redis.key_prefix)
     producer = BufferedProducer(settings.kafka, client_id=settings.session_id)
-    # About a second and 100 MB once per process: the embedding model and the word lists.
-    encoder = MiniLmEncoder()
-    scorer = VaderMiniLmSentimentScorer(encoder)
-    embedder = MiniLmSentenceEmbedder(encoder)
-    profanity = BetterProfanityCounter()
-    caller_cues = MiniLmCallerCues(encoder)
-    engine = EscalationEngine(
-        scorer, lambda: book.lines, profanity, embedder=embedder, caller_cues=caller_cues
-    )
+    models = EscalationModels.load()
+    engine = models.engine(lambda: book.lines)
     analytics_key = settings.analytics_key.get_secret_value() if settings.analytics_key else None
     call_log = AnalyticsCallLog(settings.analytics_url, analytics_key)
     topic = settings.kafka.topic
@@ -148,10 +134,7 @@ def create_app(settings: SessionSettings) -> FastAPI:
     app.state.runner = runner
     app.state.desk = desk
     app.state.call_log = call_log
-    app.state.scorer = scorer
-    app.state.profanity = profanity
-    app.state.embedder = embedder
-    app.state.caller_cues = caller_cues
+    app.state.models = models
     app.state.rate_limiter = KeyRateLimiter(
         settings.redis.url.get_secret_value(),
         settings.auth.rate_limit,

@@ -119,6 +119,21 @@ def _tool(
     return out
 
 
+def first_escalation(
+    engine: EscalationEngine, events: Iterable[tuple[Envelope, EventPayload]]
+) -> tuple[int, Envelope, EscalationRequested] | None:
+    """Feed a call's events to ``engine``; the first escalation with the caller turn it came on
+    (or after: events between caller turns ``k`` and ``k+1`` count as turn ``k``), else None."""
+    turn = 0
+    for envelope, payload in events:
+        if isinstance(payload, TranscriptUser):
+            turn += 1
+        for fact in engine.observe(envelope, payload):
+            if isinstance(fact, EscalationRequested):
+                return turn, envelope, fact
+    return None
+
+
 def backtest(
     calls: Iterable[dict[str, Any]], engine: Callable[[], EscalationEngine]
 ) -> BacktestReport:
@@ -126,33 +141,26 @@ def backtest(
     report = BacktestReport()
     for call in calls:
         report.calls += 1
-        runner = engine()
-        turn = 0
-        found: WouldEscalate | None = None
-        for envelope, payload in stored_call_events(call):
-            if isinstance(payload, TranscriptUser):
-                turn += 1
-            for fact in runner.observe(envelope, payload):
-                if isinstance(fact, EscalationRequested) and found is None:
-                    found = WouldEscalate(
-                        call_id=envelope.call_id,
-                        rule_id=fact.rule_id,
-                        caller_turn=max(turn, 1),
-                        at=envelope.occurred_at.isoformat(),
-                        reasons=list(fact.reasons),
-                        queue=fact.queue,
-                        priority=fact.priority,
-                        escalated_then=bool(call.get("escalated")),
-                    )
-            if found is not None:
-                break
-        runner.forget(str(call.get("call_id")))
         then = bool(call.get("escalated"))
-        if found is not None:
+        runner = engine()
+        hit = first_escalation(runner, stored_call_events(call))
+        runner.forget(str(call.get("call_id")))
+        if hit is not None:
+            turn, envelope, fact = hit
+            found = WouldEscalate(
+                call_id=envelope.call_id,
+                rule_id=fact.rule_id,
+                caller_turn=max(turn, 1),
+                at=envelope.occurred_at.isoformat(),
+                reasons=list(fact.reasons),
+                queue=fact.queue,
+                priority=fact.priority,
+                escalated_then=then,
+            )
             report.would_escalate.append(found)
             report.by_rule[found.rule_id] = report.by_rule.get(found.rule_id, 0) + 1
-        report.newly_escalated += found is not None and not then
-        report.no_longer_escalated += found is None and then
+        report.newly_escalated += hit is not None and not then
+        report.no_longer_escalated += hit is None and then
     return report
 
 

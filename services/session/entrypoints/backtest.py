@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field, ValidationError
 
+from services.session.adapters.escalation_models import EscalationModels
 from services.session.adapters.http_call_log import AnalyticsCallLog, CallLogUnavailableError
 from services.session.adapters.yaml_lines import LineBook
 from services.session.domain.backtest import backtest
@@ -57,14 +58,10 @@ async def run_backtest(body: BacktestRequest, request: Request, _key: Supervisor
         ]
     except CallLogUnavailableError as exc:
         raise HTTPException(502, f"stored calls could not be read: {exc}") from exc
-    scorer, profanity = state.scorer, state.profanity
-    embedder = getattr(state, "embedder", None)
-    caller_cues = getattr(state, "caller_cues", None)
+    models: EscalationModels = state.models
 
     def engine() -> EscalationEngine:
-        return EscalationEngine(
-            scorer, lines, profanity, embedder=embedder, caller_cues=caller_cues
-        )
+        return models.engine(lines)
 
     report = await asyncio.to_thread(backtest, stored, engine)
     return {
