@@ -38,7 +38,10 @@ async def list_sessions(
     include_ended: bool = False,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
 ) -> dict[str, Any]:
-    """Live calls, newest first: line, channel, gateway, state, counters, escalation."""
+    """Live calls, newest first: line, channel, gateway, state, counters, escalation.
+
+    ``line_id``, ``state`` and ``include_ended`` filter the newest ``limit`` calls (the registry
+    is indexed by start time only), so a filtered page may hold fewer than ``limit``."""
     limit = min(limit, request.app.state.settings.max_page_size)
     found = [s.to_json() for s in await registry.list(limit=limit)]
     found = [
