@@ -14,15 +14,18 @@ from services.gateway.adapters.kafka_events import KafkaEventPublisher
 from services.gateway.adapters.kafka_tools import KafkaToolClient
 from services.gateway.adapters.redis_sessions import (
     RedisBridgeTokens,
+    RedisPhoneGrants,
     RedisSessionStore,
     RedisTokenStore,
 )
 from services.gateway.adapters.speech_loading import load_speech_models
+from services.gateway.adapters.twilio_rest import TwilioRestClient
 from services.gateway.dialogue.openai_chat import OpenAIChatProvider
 from services.gateway.dialogue.service import DialogueService
-from services.gateway.entrypoints import http
+from services.gateway.entrypoints import http, twilio_webhook
 from services.gateway.entrypoints.bridge import serve_bridge_socket
 from services.gateway.entrypoints.control import ControlRouter
+from services.gateway.entrypoints.twilio_media import serve_twilio_media
 from services.gateway.entrypoints.ws import GatewayContext, serve_voice_socket
 from services.gateway.pipeline.inference import InferencePool
 from services.gateway.settings import GatewaySettings
@@ -35,7 +38,8 @@ VOICE_PATHS = ("/v1/ws", "/v1/voice", "/v1/realtime")
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
-    """The gateway app: voice-agent WebSocket, call control, the agents' bridge, health."""
+    """The gateway app: voice-agent WebSocket, phone calls (Twilio), call control, the agents'
+    bridge, health."""
     lines = load_lines(settings.lines_dir)
     if settings.default_line not in lines:
         raise ValueError(f"DEFAULT_LINE {settings.default_line!r} is not in {settings.lines_dir}")
@@ -58,6 +62,16 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         if settings.llm_base_url
         else None
     )
+    twilio_token = settings.twilio_auth_token
+    transfer = (
+        TwilioRestClient(
+            base_url=settings.twilio_api_url,
+            auth_token=twilio_token.get_secret_value(),
+            timeout_s=settings.twilio_transfer_timeout_s,
+        )
+        if twilio_token is not None and twilio_token.get_secret_value()
+        else None
+    )
     ctx = GatewayContext(
         settings=settings,
         keyring=keyring,
@@ -65,6 +79,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         events=KafkaEventPublisher(producer),
         sessions=RedisSessionStore(redis, prefix=settings.redis.key_prefix),
         tokens=RedisTokenStore(redis, prefix=settings.redis.key_prefix),
+        phone_grants=RedisPhoneGrants(redis, prefix=settings.redis.key_prefix),
+        transfer=transfer,
         dialogue=DialogueService(llm=llm, tool_client=tool_client),
         bridge_tokens=RedisBridgeTokens(redis, prefix=settings.redis.key_prefix),
     )
@@ -99,6 +115,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             await control.close()
             await tool_client.close()
             await ctx.dialogue.aclose()
+            if transfer is not None:
+                await transfer.aclose()
             await producer.close(timeout_s=10)
             await redis.aclose()
             if ctx.pool is not None:
@@ -117,6 +135,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(health_router({"kafka": producer.check_broker, "redis": redis_answers}))
     app.include_router(http.router)
     app.include_router(http.page_router)
+    app.include_router(twilio_webhook.router)
 
     async def voice(websocket: WebSocket) -> None:
         await serve_voice_socket(websocket, ctx)
@@ -128,4 +147,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         await serve_bridge_socket(websocket, ctx)
 
     app.add_api_websocket_route("/v1/bridge", bridge)
+
+    async def twilio_media(websocket: WebSocket) -> None:
+        await serve_twilio_media(websocket, ctx)
+
+    app.add_api_websocket_route("/twilio/media", twilio_media)
     return app

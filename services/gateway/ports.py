@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from services.gateway.dialogue.agent import AgentTool, ToolOutcome
 from services.gateway.domain.checkpoint import Checkpoint, TokenGrant
+from services.gateway.domain.twilio import PhoneCallGrant
 from shared.bridge_tokens import BridgeGrant
 from shared.events import Envelope
 
@@ -43,6 +44,22 @@ class TokenStore(Protocol):
 
     async def redeem(self, token: str) -> TokenGrant | None:
         """The token's grant, removing it (a second redeem gets None)."""
+        ...
+
+
+class PhoneGrantStore(Protocol):
+    """Single-use per-call secrets that let one Twilio media stream into one answered call."""
+
+    async def issue(self, token: str, grant: PhoneCallGrant, ttl_s: int) -> None: ...
+
+    async def redeem(self, token: str) -> PhoneCallGrant | None: ...
+
+
+class CallTransfer(Protocol):
+    """Moves a live phone call elsewhere (Twilio's REST API, ``<Dial>``)."""
+
+    async def redirect(self, *, account_sid: str, call_sid: str, twiml: str) -> None:
+        """Raises ``TransferFailed`` (with a short reason code) when it could not."""
         ...
 
 

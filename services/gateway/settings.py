@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -72,11 +73,28 @@ class GatewaySettings(BaseSettings):
     llm_model: str = Field("default", validation_alias=AliasChoices("LLM_MODEL"))
     llm_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("LLM_API_KEY"))
 
+    # Phone calls (docs/telephony.md). Unset token: /twilio/voice refuses every request (403).
+    twilio_auth_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("TWILIO_AUTH_TOKEN")
+    )
+    # Twilio's REST API (call transfer); tests point it at a local fake.
+    twilio_api_url: str = Field(
+        "https://api.twilio.com", max_length=500, validation_alias=AliasChoices("TWILIO_API_URL")
+    )
+    twilio_transfer_timeout_s: float = Field(
+        5.0, gt=0, le=30, validation_alias=AliasChoices("TWILIO_TRANSFER_TIMEOUT_S")
+    )
+
     http: HttpSettings = Field(default_factory=HttpSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    @property
+    def public_http_url(self) -> str:
+        """The public URL over HTTP(S): what Twilio signs its webhook requests against."""
+        return re.sub(r"^ws", "http", self.public_url)
 
     @model_validator(mode="after")
     def _default_public_url(self) -> GatewaySettings:

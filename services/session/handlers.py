@@ -122,7 +122,8 @@ def _escalate(envelope: Envelope, fact: EscalationRequested, deps: SessionDeps) 
     fact = fact.model_copy(update={"queue": queue})
     requested = _fact(envelope, fact, deps)
     hold = line.handoff.hold_message if line else None
-    command = Handoff(issued_by=f"rule:{fact.rule_id}", queue=queue, say=hold)
+    dial = line.handoff.dial if line else None  # phone calls only; the gateway decides
+    command = Handoff(issued_by=f"rule:{fact.rule_id}", queue=queue, say=hold, dial=dial)
     log.info("escalating a call", extra={"call_id": envelope.call_id, "rule": fact.rule_id})
     ESCALATIONS.labels(fact.rule_id).inc()
     return [

@@ -89,5 +89,9 @@ def load_lines(
             raise LineConfigError(f"{path}: {_problems(exc)}") from exc
         if line.line_id != path.stem:
             raise LineConfigError(f"{path}: line_id {line.line_id!r} must match the file name")
+        for number in line.phone_numbers:
+            owner = next((o for o in lines.values() if number in o.phone_numbers), None)
+            if owner is not None:
+                raise LineConfigError(f"{path}: phone number {number} is {owner.line_id}'s too")
         lines[line.line_id] = line
     return lines

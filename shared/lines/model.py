@@ -10,7 +10,7 @@ retention; the session service reads the escalation rules. One schema serves all
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -19,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from shared.lines.escalation import EscalationRule, check_unique_ids
 
 TOOL_NAME = r"^[a-z][a-z0-9_]{0,63}$"
+# A phone number in E.164 form, and where a phone call may be transferred (number or SIP).
+E164 = r"^\+[1-9][0-9]{6,14}$"
+DIAL_TARGET = r"^(\+[1-9][0-9]{6,14}|sips?:[A-Za-z0-9._~%!$&'()*+,;=:@-]{3,190})$"
 # Placeholders in HTTP templates: {argument} from the tool call, ${ENV_NAME} from the environment.
 ARGUMENT_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 ENV_PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
@@ -150,8 +153,9 @@ class HandoffSettings(_Strict):
         "as soon as someone is free. Thank you for calling, goodbye.",
         max_length=500,
     )
-    # Phone lines may transfer out instead of bridging to the desk: a number or SIP URI.
-    dial: str | None = Field(None, max_length=200)
+    # Phone calls may be transferred out instead of bridged to the desk: an E.164 number or a
+    # SIP address, dialled through Twilio (docs/telephony.md). Other channels ignore it.
+    dial: str | None = Field(None, max_length=200, pattern=DIAL_TARGET)
 
 
 class DialogueSettings(_Strict):
@@ -187,6 +191,10 @@ class SupportLine(_Strict):
     # When to hand the caller to a person (shared/lines/escalation.py, docs/handoff.md 1.1).
     escalation: list[EscalationRule] = Field(default_factory=list, max_length=50)
     human_queue: str = Field("general", max_length=100)
+    # The phone numbers (E.164) whose calls this line answers (Twilio, docs/telephony.md).
+    phone_numbers: list[Annotated[str, Field(pattern=E164)]] = Field(
+        default_factory=list, max_length=100
+    )
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     retention_days: int = Field(30, ge=1, le=3650)
     # Names the PII redactor must never take for a person's: the company's, its brands'.

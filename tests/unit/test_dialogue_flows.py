@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from services.gateway.dialogue.base import DialogueOutput, Message, TextDelta, ToolCallRequest
+from services.gateway.dialogue.base import (
+    DialogueOutput,
+    EndCall,
+    Message,
+    TextDelta,
+    ToolCallRequest,
+)
 from services.gateway.dialogue.flows import NOT_UNDERSTOOD, FlowProvider, extractor, render
 from shared.lines import Flow, FlowSlot, SupportLine, ToolSpec, load_lines
 
@@ -47,6 +53,8 @@ def ok(result: Any) -> str:
 
 
 def said(outputs: list[DialogueOutput]) -> str:
+    """The answer's text (a goodbye flow's hang-up after it is checked on its own)."""
+    outputs = [o for o in outputs if not isinstance(o, EndCall)]
     assert len(outputs) == 1 and isinstance(outputs[0], TextDelta), outputs
     return outputs[0].text
 
@@ -95,6 +103,12 @@ def small_line(*flows: Flow, tools: tuple[str, ...] = ("lookup",)) -> SupportLin
 )
 def test_the_first_matching_flow_answers(caller: str, answer: str) -> None:
     assert answer in said(FlowProvider(DEMO).next_outputs([user(caller)]))
+
+
+def test_a_goodbye_flow_ends_the_call_after_its_answer_and_others_do_not() -> None:
+    goodbye = FlowProvider(DEMO).next_outputs([user("thanks, bye")])
+    assert isinstance(goodbye[0], TextDelta) and goodbye[-1] == EndCall()
+    assert EndCall() not in FlowProvider(DEMO).next_outputs([user("what are your hours?")])
 
 
 def test_a_flow_without_a_tool_says_its_policy() -> None:

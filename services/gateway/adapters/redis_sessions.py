@@ -1,18 +1,20 @@
-"""Session checkpoints, temporary tokens and bridge tokens in Redis.
+"""Session checkpoints, temporary tokens, phone-call grants and bridge tokens in Redis.
 
-Keys: ``<prefix>session:<session_id>`` (JSON checkpoint, TTL) and ``<prefix>token:<sha256>``
-(JSON grant, TTL; only the token's hash is stored). Claim and release are Lua scripts, so two
-gateways racing for one dropped session cannot both win.
+Keys: ``<prefix>session:<session_id>`` (JSON checkpoint, TTL), ``<prefix>token:<sha256>`` and
+``<prefix>twilio:<sha256>`` (JSON grant, TTL; only the token's hash is stored). Claim and
+release are Lua scripts, so two gateways racing for one dropped session cannot both win.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
+from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from services.gateway.domain.checkpoint import Checkpoint, TokenGrant
+from services.gateway.domain.twilio import PhoneCallGrant
 from shared.bridge_tokens import BridgeGrant, redeem_bridge_token
 
 # Turns a dropped checkpoint live (persisting it) and returns it; nil when it is not dropped.
@@ -73,20 +75,38 @@ class RedisSessionStore:
         await self._redis.delete(self._key(session_id))
 
 
-class RedisTokenStore:
+GrantT = TypeVar("GrantT", bound=BaseModel)
+
+
+class _SingleUseGrants(Generic[GrantT]):
+    """Grants behind random secrets: stored by the secret's hash, removed when redeemed."""
+
+    kind = ""
+    model: type[GrantT]
+
     def __init__(self, redis: Redis, *, prefix: str = "") -> None:
         self._redis = redis
         self._prefix = prefix
 
     def _key(self, token: str) -> str:
-        return f"{self._prefix}token:{hashlib.sha256(token.encode()).hexdigest()}"
+        return f"{self._prefix}{self.kind}:{hashlib.sha256(token.encode()).hexdigest()}"
 
-    async def issue(self, token: str, grant: TokenGrant, ttl_s: int) -> None:
+    async def issue(self, token: str, grant: GrantT, ttl_s: int) -> None:
         await self._redis.set(self._key(token), grant.model_dump_json(), ex=ttl_s)
 
-    async def redeem(self, token: str) -> TokenGrant | None:
+    async def redeem(self, token: str) -> GrantT | None:
         raw = await self._redis.getdel(self._key(token))
-        return TokenGrant.model_validate_json(raw) if raw else None
+        return self.model.model_validate_json(raw) if raw else None
+
+
+class RedisTokenStore(_SingleUseGrants[TokenGrant]):
+    kind, model = "token", TokenGrant
+
+
+class RedisPhoneGrants(_SingleUseGrants[PhoneCallGrant]):
+    """The per-call secret of ``/twilio/voice``'s TwiML, redeemed by the media stream."""
+
+    kind, model = "twilio", PhoneCallGrant
 
 
 class RedisBridgeTokens:

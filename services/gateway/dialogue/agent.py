@@ -27,6 +27,7 @@ from jsonschema import Draft202012Validator
 from services.gateway.dialogue.base import (
     DialogueError,
     DialogueProvider,
+    EndCall,
     Message,
     TextDelta,
     ToolCallRequest,
@@ -117,7 +118,9 @@ class FirstToken:
     ms: float
 
 
-TurnOutput = Say | Remember | ToolStarted | ToolFinished | AwaitClientTools | FellBack | FirstToken
+TurnOutput = (
+    Say | Remember | ToolStarted | ToolFinished | AwaitClientTools | FellBack | FirstToken | EndCall
+)
 ServerToolRunner = Callable[[str, AgentTool, dict[str, Any]], Awaitable[ToolOutcome]]
 
 
@@ -216,7 +219,7 @@ class Agent:
         messages: list[Message],
         functions: list[dict[str, Any]],
         started: float,
-    ) -> AsyncIterator[Say | FirstToken | ToolCallRequest]:
+    ) -> AsyncIterator[Say | FirstToken | ToolCallRequest | EndCall]:
         """One provider call: sentences as they complete, then tool calls. Bounded in time."""
         splitter = SentenceSplitter()
         first = True
@@ -237,7 +240,7 @@ class Agent:
                 if first:
                     first = False
                     yield FirstToken(round((time.monotonic() - started) * 1000, 1))
-                if isinstance(item, ToolCallRequest):
+                if isinstance(item, ToolCallRequest | EndCall):
                     yield item
                     continue
                 assert isinstance(item, TextDelta)

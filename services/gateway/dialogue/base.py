@@ -30,7 +30,12 @@ class ToolCallRequest:
     arguments: str
 
 
-DialogueOutput = TextDelta | ToolCallRequest
+@dataclass(frozen=True)
+class EndCall:
+    """The turn's answer is a goodbye: hang up once it has played (a flow's ``then: end_call``)."""
+
+
+DialogueOutput = TextDelta | ToolCallRequest | EndCall
 
 
 class DialogueError(Exception):

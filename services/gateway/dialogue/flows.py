@@ -16,7 +16,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from services.gateway.dialogue.base import DialogueOutput, Message, TextDelta, ToolCallRequest
+from services.gateway.dialogue.base import (
+    DialogueOutput,
+    EndCall,
+    Message,
+    TextDelta,
+    ToolCallRequest,
+)
 from services.gateway.dialogue.speech_style import written_ids
 from shared.lines import Flow, FlowSlot, SupportLine
 
@@ -75,6 +81,11 @@ def extractor(spec: str) -> Extractor:
     return _search(spec)
 
 
+def _then(flow: Flow, answer: list[DialogueOutput]) -> list[DialogueOutput]:
+    """The flow's answer, and a hang-up after it when the flow ends the call."""
+    return [*answer, EndCall()] if flow.then == "end_call" else answer
+
+
 class FlowProvider:
     """Runs a line's flows over the conversation so far."""
 
@@ -120,7 +131,7 @@ class FlowProvider:
                 return [TextDelta(slot.ask)]
             slots[slot.name] = value
         if flow.tool is None:
-            return [TextDelta(render(flow.say, slots, None, self.line.policies))]
+            return _then(flow, [TextDelta(render(flow.say, slots, None, self.line.policies))])
         templates = flow.arguments or {slot.name: "{" + slot.name + "}" for slot in flow.slots}
         arguments = {name: render(template, slots, None) for name, template in templates.items()}
         call_id = _TOOL_CALL_ID.format(intent=flow.intent, suffix=uuid.uuid4().hex[:12])
@@ -208,7 +219,7 @@ class FlowProvider:
             with contextlib.suppress(ValueError):
                 result = json.loads(result)
         slots = self._slots_before(messages, call_id, flow)
-        return [TextDelta(render(flow.say, slots, result, self.line.policies))]
+        return _then(flow, [TextDelta(render(flow.say, slots, result, self.line.policies))])
 
     def _slots_before(self, messages: list[Message], call_id: str, flow: Flow) -> dict[str, str]:
         """The flow's slots as they were when it called the tool (arguments may rename them)."""

@@ -105,6 +105,8 @@ class VoiceSession(SessionControl):
     whispers: list[str] = field(default_factory=list)
     # Extra attributes of ``call.started`` (the gateway's public URL, for the bridge).
     attributes: dict[str, str] = field(default_factory=dict)
+    # The caller's phone number (phone calls): on ``call.started`` only, for customer lookup.
+    caller: str | None = None
 
     # -- resume --------------------------------------------------------------------------------
 
@@ -163,6 +165,22 @@ class VoiceSession(SessionControl):
             return self._dispatch(event, now)
         except ProtocolError as exc:
             return [Send(error_frame(exc.code, exc.message, exc.param))]
+
+    def on_audio(self, raw: bytes, now: float) -> list[Action]:
+        """Caller audio in the input encoding, at most ``MAX_AUDIO_RATE`` times real time."""
+        if self.state != "ready":
+            return []
+        wire = WIRE_FORMATS[self.config["input"]["format"]["encoding"]]
+        seconds = len(raw) / wire.bytes_per_second
+        if self.first_audio_at is None:
+            self.first_audio_at = now
+        allowed = (now - self.first_audio_at) * MAX_AUDIO_RATE + AUDIO_BURST_S
+        if self.audio_seconds + seconds > allowed:
+            raise ProtocolError(
+                "audio_rate_violation", "audio is arriving faster than twice real time", "audio"
+            )
+        self.audio_seconds += seconds
+        return [Hear(raw)] if self.voice and raw else []
 
     def on_ready_timeout(self, now: float) -> list[Action]:
         """No ``session.update`` arrived in time: go ready with the default config."""
@@ -248,6 +266,7 @@ class VoiceSession(SessionControl):
             Publish(
                 CallStarted(
                     channel=self.channel,
+                    caller=self.caller,
                     line_id=self.line.line_id,
                     line_config_hash=self.line.config_hash,
                     attributes=self.attributes,
@@ -268,18 +287,7 @@ class VoiceSession(SessionControl):
         }
 
     def _audio(self, body: dict[str, Any], now: float) -> list[Action]:
-        raw = decode_audio_field(body, max_bytes=MAX_AUDIO_CHUNK_BYTES)
-        wire = WIRE_FORMATS[self.config["input"]["format"]["encoding"]]
-        seconds = len(raw) / wire.bytes_per_second
-        if self.first_audio_at is None:
-            self.first_audio_at = now
-        allowed = (now - self.first_audio_at) * MAX_AUDIO_RATE + AUDIO_BURST_S
-        if self.audio_seconds + seconds > allowed:
-            raise ProtocolError(
-                "audio_rate_violation", "audio is arriving faster than twice real time", "audio"
-            )
-        self.audio_seconds += seconds
-        return [Hear(raw)] if self.voice and raw else []
+        return self.on_audio(decode_audio_field(body, max_bytes=MAX_AUDIO_CHUNK_BYTES), now)
 
     def heard(self, text: str, *, item_id: str, started_ms: int, ended_ms: int) -> list[Action]:
         """A caller turn the speech recogniser finished; empty text (noise) is ignored."""

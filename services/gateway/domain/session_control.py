@@ -1,4 +1,5 @@
-"""The call-control side of a session (sans I/O): say, whisper, pause, hang up.
+"""The call-control side of a session (sans I/O): say, whisper, pause, hang up; a phone call's
+answer and keys.
 
 A mixin of ``VoiceSession``, kept apart so the session module stays readable. A paused agent
 takes no turns (a held caller, a caller with a person); whispers are a supervisor's
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services.gateway.domain.actions import Action, Respond
+from services.gateway.domain.actions import Action, Publish, Respond
 from services.gateway.domain.protocol import MAX_TEXT_CHARS
+from shared.events import DtmfReceived
 
 # Supervisor whispers kept for the agent's next turns; past it the oldest is forgotten.
 MAX_WHISPERS = 8
@@ -28,6 +30,8 @@ class SessionControl:
         def _reply(self, text: str) -> list[Action]: ...
 
         def _end(self, now: float, reason: str, *, send: bool) -> list[Action]: ...
+
+        def _become_ready(self, now: float) -> list[Action]: ...
 
     def _respond(self, instructions: str | None = None) -> list[Action]:
         """An agent turn, unless the agent is paused (the caller gets no AI answer then)."""
@@ -51,3 +55,13 @@ class SessionControl:
     def hang_up(self, now: float, reason: str) -> list[Action]:
         """The server ends the call: ``call.ended`` with ``reason``, then a normal close."""
         return self._end(now, reason, send=True)
+
+    def answer(self, now: float) -> list[Action]:
+        """A phone call's stream started: the call is live with the line's configuration."""
+        return self._become_ready(now) if self.state == "connecting" else []
+
+    def on_dtmf(self, digit: str) -> list[Action]:
+        """A key the caller pressed (phone calls): an event; the rules decide what it means."""
+        if self.state != "ready":
+            return []
+        return [Publish(DtmfReceived(digit=digit))]

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from services.gateway.dialogue.service import DialogueService
 from services.gateway.entrypoints.control import CallControl
 from services.gateway.pipeline.inference import InferencePool, SpeechModels
-from services.gateway.ports import BridgeTokenStore, EventPublisher, SessionStore, TokenStore
+from services.gateway.ports import (
+    BridgeTokenStore,
+    CallTransfer,
+    EventPublisher,
+    PhoneGrantStore,
+    SessionStore,
+    TokenStore,
+)
 from services.gateway.settings import GatewaySettings
 from shared.auth import KeyRing
 from shared.events import EventPayload, new_event
@@ -28,8 +35,12 @@ class GatewayContext:
     sessions: SessionStore
     tokens: TokenStore
     dialogue: DialogueService
+    # Per-call secrets of answered phone calls (``/twilio/voice`` -> ``/twilio/media``).
+    phone_grants: PhoneGrantStore
     # Redeems the human agents' bridge tokens; None: this gateway offers no bridge.
     bridge_tokens: BridgeTokenStore | None = None
+    # Transfers phone calls out (Twilio REST); None: a dial handoff holds for the desk instead.
+    transfer: CallTransfer | None = None
     # The speech models and their worker pool; None when the gateway runs without voice.
     speech: SpeechModels | None = None
     pool: InferencePool | None = None

@@ -3,9 +3,12 @@
 ``CallControl`` belongs to one connection. It watches every action the connection carries out
 (to publish ``call.state_changed`` and to know when a goodbye has played) and applies the
 commands addressed to its call: ``say``, ``whisper``, ``pause_agent``, ``resume_agent``,
-``hangup`` and ``handoff``. ``ControlRouter`` belongs to the gateway: it hands each command to
-the connection that holds the call, at most once per command, and answers it with a
-``control.applied`` event (the audit trail). Commands for calls held elsewhere are skipped.
+``hangup`` and ``handoff``. A ``handoff`` that names a ``dial`` target transfers a phone call
+out through Twilio (``transfer.dial_out``) and falls back to holding for the desk if that fails;
+other channels ignore ``dial`` and hold for the desk. ``ControlRouter`` belongs to the gateway:
+it hands each command to the connection that holds the call, at most once per command, and
+answers it with a ``control.applied`` event (the audit trail). Commands for calls held elsewhere
+are skipped.
 """
 
 from __future__ import annotations
@@ -16,17 +19,21 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from services.gateway.domain.actions import Action, Publish, Send
 from services.gateway.domain.call_state import CallStatus
 from services.gateway.domain.session import VoiceSession
+from services.gateway.entrypoints.transfer import dial_out
+from services.gateway.ports import CallTransfer
 from shared.events import (
     ControlApplied,
     ControlCommand,
     Envelope,
     EventPayload,
     Handoff,
+    HandoffCompleted,
     HandoffFailed,
     Hangup,
     PauseAgent,
@@ -50,7 +57,7 @@ HOLD_GRACE_S = 30.0
 
 
 class Connection(Protocol):
-    """What call control needs of a voice connection (``ws._Connection``)."""
+    """What call control needs of a voice connection (``connection.CallConnection``)."""
 
     session: VoiceSession
 
@@ -73,6 +80,15 @@ class AudioBridge(Protocol):
     def caller_left(self, reason: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class PhoneLeg:
+    """The Twilio call behind a phone connection, and how to move it elsewhere."""
+
+    account_sid: str
+    call_sid: str
+    transfer: CallTransfer | None
+
+
 class CallControl:
     """Call control and call state of one connection."""
 
@@ -83,26 +99,56 @@ class CallControl:
         self.bridge: AudioBridge | None = None
         self.queue: str | None = None
         self._goodbyes: dict[str, asyncio.Event] = {}
+        self._speaking: str | None = None  # the reply being played
         self._ending: asyncio.Task[None] | None = None
         self._hold_timer: asyncio.TimerHandle | None = None
+        # Phone calls: the Twilio call, and whether it was transferred out (then it is over).
+        self.phone: PhoneLeg | None = None
+        self.transferred = False
+        self._dialing: asyncio.Task[None] | None = None
 
     # -- what the connection does --------------------------------------------------------------
 
     def observe(self, action: Action) -> list[Action]:
         """State events caused by ``action``; also notes replies that finished playing."""
+        if isinstance(action, Send) and action.frame.get("type") == "reply.started":
+            self._speaking = str(action.frame.get("reply_id"))
         if isinstance(action, Send) and action.frame.get("type") == "reply.done":
-            waiter = self._goodbyes.pop(str(action.frame.get("reply_id")), None)
+            reply_id = str(action.frame.get("reply_id"))
+            if self._speaking == reply_id:
+                self._speaking = None
+            waiter = self._goodbyes.pop(reply_id, None)
             if waiter is not None:
                 waiter.set()
         return self.status.observe(action)
+
+    def end_after_reply(self) -> None:
+        """The agent said goodbye: hang up (``completed``) once the reply has played."""
+        if self._ending is not None or self.conn.session.state != "ready":
+            return
+        reply_id = self._speaking
+        played = asyncio.Event()
+        if reply_id is None:
+            played.set()
+        else:
+            self._goodbyes[reply_id] = played
+        self._ending = asyncio.create_task(self._hang_up_after(played), name="goodbye")
+
+    async def _hang_up_after(self, played: asyncio.Event) -> None:
+        session = self.conn.session
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(played.wait(), GOODBYE_MAX_S)
+        if session.state == "ready":
+            self.conn.perform(session.hang_up(time.time(), "completed"))
 
     def closed(self, reason: str) -> None:
         """The caller's socket closed: a bridge is told and closed; a hangup stops waiting."""
         if self.bridge is not None:
             self.bridge.caller_left(reason)
             self.bridge = None
-        if self._ending is not None and not self._ending.done():
-            self._ending.cancel()
+        for task in (self._ending, self._dialing):
+            if task is not None and not task.done():
+                task.cancel()
         self._stop_hold_timer()
 
     # -- commands ------------------------------------------------------------------------------
@@ -143,14 +189,17 @@ class CallControl:
         return None
 
     def _handoff(self, command: Handoff) -> str | None:
-        if command.dial is not None:
-            return "dialing out is not supported on this channel"
         if self.status.hold is not None:
             return "the call is already handed off"
         session = self.conn.session
         self.conn.stop_reply()
         session.pause(True)
-        if command.say:
+        phone = self.phone
+        if command.dial is not None and phone is not None and phone.transfer is not None:
+            # The hold message plays, then the call is redirected; on failure it waits here.
+            dial = dial_out(self, phone, command)
+            self._dialing = asyncio.create_task(dial, name="dial-out")
+        elif command.say:
             self.conn.perform(session.announce(command.say))
         self.queue = command.queue
         self.conn.perform(self.status.set_hold("on_hold"))
@@ -189,12 +238,20 @@ class CallControl:
             self.conn.stop_reply()
             session.pause(True)
             if command.say:
-                await self._say_and_wait(command.say)
+                await self.say_and_wait(command.say)
             self.conn.perform(session.hang_up(time.time(), command.reason))
         except Exception:
             log.warning("hangup could not be carried out", extra={"call_id": session.session_id})
 
-    async def _say_and_wait(self, text: str) -> None:
+    def transferred_out(self, target: str) -> None:
+        """The phone call was redirected to ``target``: it is with a person, and over for us."""
+        self.transferred = True
+        self._stop_hold_timer()
+        self.conn.perform([Publish(HandoffCompleted(agent_id="external", target=target))])
+        self.conn.perform(self.status.set_hold("with_human"))
+
+    async def say_and_wait(self, text: str) -> None:
+        """Say ``text`` and return once it has played (at most ``GOODBYE_MAX_S``)."""
         actions = self.conn.session.announce(text)
         reply_id = next(
             (

@@ -3,7 +3,8 @@
 The session core asks for a turn (``Respond``); the replier runs it as one owned task, feeding
 sentences to the connection's reply output (speech, or whole text replies), tool calls to the
 session (``tool.call`` for client tools, events for all), and remembered messages to the
-conversation. A newer turn or a barge-in cancels the turn in progress; a client tool that does
+conversation, and a goodbye (``EndCall``) to the connection's call control, which hangs up once it
+has played. A newer turn or a barge-in cancels the turn in progress; a client tool that does
 not answer within its ``timeout_seconds`` is settled as a timeout so the agent goes on.
 """
 
@@ -26,6 +27,7 @@ from services.gateway.dialogue.agent import (
     ToolFinished,
     ToolStarted,
 )
+from services.gateway.dialogue.base import EndCall
 from services.gateway.dialogue.prompt import model_messages
 from services.gateway.domain.actions import Action, Publish, Respond
 from services.gateway.domain.session import VoiceSession
@@ -101,8 +103,10 @@ class Replier:
         perform: Callable[[Sequence[Action]], None],
         output: Callable[[], ReplyOutput],
         agent: Callable[[VoiceSession], tuple[Agent, list[AgentTool]]],
+        end_call: Callable[[], None] = lambda: None,
     ) -> None:
         self._session = session
+        self._end_call = end_call
         self._perform = perform
         self._output = output
         self._agent = agent
@@ -148,6 +152,7 @@ class Replier:
         )
         output = self._output()
         started = False
+        goodbye = False
 
         def ensure_started() -> None:
             nonlocal started
@@ -189,6 +194,8 @@ class Replier:
                     self._perform([Publish(fallback)])
                 elif isinstance(item, FirstToken):
                     output.note_stage("llm_first_token", item.ms)
+                elif isinstance(item, EndCall):
+                    goodbye = True
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -197,6 +204,8 @@ class Replier:
             output.say(agent.settings.fallback_phrase)
         if started:
             output.end()
+        if goodbye:
+            self._end_call()  # after the reply it ends has played
 
     def _arm_timeout(self, call_id: str, timeout_s: float) -> None:
         def fire() -> None:

@@ -3,7 +3,8 @@
 Barge-in: while a reply plays and ``interrupt_response`` is on, caller speech that has lasted
 ``interruption_delay`` (at least ``BARGE_IN_MIN_MS``) and whose live transcript is not a
 backchannel ("uh-huh", "okay", a cough: empty) stops the reply. The agent transcript is trimmed
-to what had played, and ``reply.done{interrupted}`` goes out. A turn that is only a backchannel
+to what had played (what the caller's phone confirmed playing, when it reports that: ``Playout``),
+and ``reply.done{interrupted}`` goes out. A turn that is only a backchannel
 while the agent talks is not a turn at all.
 """
 
@@ -13,7 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from services.gateway.domain.actions import Action, Publish, Speak
 from services.gateway.domain.session import VoiceSession
@@ -35,6 +36,18 @@ BARGE_IN_MIN_MS = 300
 MAX_QUEUED_SENTENCES = 64
 
 
+class Playout(Protocol):
+    """The caller's own account of what it played (Twilio's marks), not the send-time estimate."""
+
+    def heard_ms(self, reply_id: str) -> int:
+        """How much of ``reply_id`` the caller has confirmed playing."""
+        ...
+
+    async def played(self, reply_id: str, sent_ms: int) -> None:
+        """Return once the caller has played ``sent_ms`` of the reply (or a bound has passed)."""
+        ...
+
+
 class VoiceChannel:
     def __init__(
         self,
@@ -45,8 +58,10 @@ class VoiceChannel:
         models: SpeechModels,
         pool: InferencePool,
         on_interrupt: Callable[[], None] = lambda: None,
+        playout: Playout | None = None,
     ) -> None:
         self._session = session
+        self._playout = playout
         self._on_interrupt = on_interrupt
         self._perform = perform
         self._models = models
@@ -126,6 +141,8 @@ class VoiceChannel:
         task.cancel()
         self._on_interrupt()
         played = playback.played_ms(time.monotonic())
+        if self._playout is not None:
+            played = min(playback.sent_ms, self._playout.heard_ms(playback.reply_id))
         self._perform(
             self._session().finish_reply(
                 playback.reply_id,
@@ -155,6 +172,8 @@ class VoiceChannel:
                 yield sentence
 
         await self._speaker.play(playback, sentences(), on_first_audio=self._first_audio)
+        if self._playout is not None and playback.sent_ms:
+            await self._playout.played(playback.reply_id, playback.sent_ms)
         if self._playing is not None and self._playing[0] is playback:
             self._playing = None
             self._perform(

@@ -1,0 +1,323 @@
+"""A caller's connection, whatever its wire protocol: the session core and its I/O.
+
+``CallConnection`` carries out what the session core asks (frames, events, speech, replies,
+closing) for one socket. Frames are the Voice Agent API's; a ``Wire`` turns each into what the
+socket speaks (the same frame for ``/v1/ws``, Twilio's ``media``/``mark``/``clear`` for phone
+calls). One writer task drains a bounded outbox: a client too slow to read fills it and is
+closed, never allowed to grow the server's memory. ``hold_call`` runs a connection from admission
+to close: counters, the writer, and what happens to the call when the socket goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+
+from fastapi import WebSocket
+from prometheus_client import Gauge
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from services.gateway import handlers
+from services.gateway.domain.actions import (
+    Action,
+    CancelReply,
+    Close,
+    Hear,
+    Publish,
+    Respond,
+    Send,
+    Speak,
+)
+from services.gateway.domain.session import VoiceSession
+from services.gateway.entrypoints.context import GatewayContext
+from services.gateway.entrypoints.control import CallControl
+from services.gateway.entrypoints.echo import EchoChannel
+from services.gateway.entrypoints.replies import Replier, ReplyOutput, TextOutput
+from services.gateway.entrypoints.voice import Playout, VoiceChannel
+from shared.events import CallEnded
+
+log = logging.getLogger(__name__)
+
+ACTIVE_SESSIONS = Gauge("switchboard_active_sessions", "Voice sessions this gateway holds.")
+# How long the writer may take to flush the last frames before the socket is closed anyway.
+CLOSE_FLUSH_S = 2.0
+# Ends that leave the call resumable: the client may come back within the window.
+RESUMABLE_ENDS = frozenset({"client_disconnected", "client_too_slow"})
+
+
+class Wire(Protocol):
+    """Turns a Voice Agent API frame into the frames the socket speaks (maybe none)."""
+
+    def outbound(self, frame: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+
+class ApiWire:
+    """The Voice Agent API itself: every frame goes out as it is."""
+
+    def outbound(self, frame: dict[str, Any]) -> list[dict[str, Any]]:
+        return [frame]
+
+
+class SlowClientError(Exception):
+    """The caller does not read: its outbox is full."""
+
+
+class CallConnection:
+    """One caller's socket: the session core, its voice, replies and call control."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        ctx: GatewayContext,
+        session: VoiceSession,
+        owner: str,
+        *,
+        wire: Wire | None = None,
+        resumable: bool = True,
+    ) -> None:
+        self.ws = websocket
+        self.wire = wire or ApiWire()
+        # A dropped Voice Agent API call waits for a resume; a phone call that drops is over.
+        self.resumable = resumable
+        # How the caller's own playback reports what was heard (Twilio marks); None: estimated.
+        self.playout: Playout | None = None
+        self.ctx = ctx
+        self.session = session
+        self.owner = owner
+        self.outbox: asyncio.Queue[dict[str, Any] | Close] = asyncio.Queue(
+            maxsize=ctx.settings.send_queue_size
+        )
+        self.closing: Close | None = None
+        self.saved_changes = 0
+        self.voice: VoiceChannel | EchoChannel | None = None
+        self._saving: asyncio.Task[None] | None = None
+        self._text = TextOutput(lambda: self.session, self.perform)
+        self.control = CallControl(self)
+        self.replier = Replier(
+            session=lambda: self.session,
+            perform=self.perform,
+            output=self._reply_output,
+            agent=lambda s: ctx.dialogue.agent_for(s.line, s.config, s.session_id, s.context),
+            end_call=self.control.end_after_reply,
+        )
+
+    async def writer(self) -> None:
+        while True:
+            item = await self.outbox.get()
+            if isinstance(item, Close):
+                await self.ws.close(item.code, item.reason)
+                return
+            for frame in self.wire.outbound(item):
+                await self.ws.send_text(json.dumps(frame))
+
+    def perform(self, actions: Sequence[Action]) -> None:
+        if self.voice is None and self.session.voice and self.session.state == "ready":
+            self.voice = self._new_voice()
+        for action in actions:
+            if isinstance(action, Hear):
+                self._hear(action.audio)
+            elif isinstance(action, Speak) and self.voice is not None:
+                self.voice.speak(action)
+            elif isinstance(action, CancelReply):
+                self.stop_reply()
+            elif isinstance(action, Respond):
+                self.replier.respond(action)
+            elif isinstance(action, Send):
+                self._enqueue(action.frame)
+            elif isinstance(action, Publish):
+                if isinstance(action.payload, CallEnded):
+                    self._barge_in()
+                    self._reply_output().interrupt()  # the reply in progress is logged first
+                self._publish(action)
+            elif isinstance(action, Close) and self.closing is None:
+                self.closing = action
+                self._enqueue(action)
+            for event in self.control.observe(action):
+                self._publish(event)
+
+    def _publish(self, action: Action) -> None:
+        if isinstance(action, Publish):
+            self.ctx.publish(self.session.session_id, self.session.line.line_id, action.payload)
+
+    def _hear(self, audio: bytes) -> None:
+        """Caller audio: to a human agent's bridge, and to the listener (never echoed back)."""
+        bridge = self.control.bridge
+        if bridge is not None:
+            bridge.caller_audio(audio)
+        if self.voice is not None and (bridge is None or isinstance(self.voice, VoiceChannel)):
+            self.voice.hear(audio)
+
+    def stop_reply(self) -> None:
+        self._barge_in()
+        self._reply_output().interrupt()
+
+    def offer(self, frame: dict[str, Any]) -> bool:
+        if self.closing is not None:
+            return False
+        try:
+            self.outbox.put_nowait(frame)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def _reply_output(self) -> ReplyOutput:
+        return self.voice if isinstance(self.voice, VoiceChannel) else self._text
+
+    def _barge_in(self) -> None:
+        """The caller cut in: stop generating and drop the reply's pending tool calls."""
+        self.replier.cancel()
+        self.session.drop_pending_tools()
+
+    def _new_voice(self) -> VoiceChannel | EchoChannel:
+        if self.ctx.settings.voice == "echo":
+            return EchoChannel(
+                session=lambda: self.session, perform=self.perform, send=self._enqueue
+            )
+        assert self.ctx.speech is not None and self.ctx.pool is not None
+        return VoiceChannel(
+            session=lambda: self.session,
+            perform=self.perform,
+            send=self._enqueue,
+            models=self.ctx.speech,
+            pool=self.ctx.pool,
+            on_interrupt=self._barge_in,
+            playout=self.playout,
+        )
+
+    def checkpoint_soon(self) -> None:
+        """Save the checkpoint in the background (latest state wins), never stalling reads.
+
+        At most one write is in flight per connection; changes made meanwhile are written
+        when it finishes, so a slow or absent Redis costs resumability, not the live call.
+        """
+        if self._saving is not None and not self._saving.done():
+            return
+        if self.session.state == "ready" and self.session.changes != self.saved_changes:
+            self._saving = asyncio.create_task(self._save_until_current())
+
+    async def _save_until_current(self) -> None:
+        while self.session.state == "ready" and self.session.changes != self.saved_changes:
+            before = self.session.changes
+            await self.checkpoint()
+            if self.saved_changes != self.session.changes and before == self.session.changes:
+                return  # the store failed: try again with the next change
+
+    async def stop_saving(self) -> None:
+        """Stop a background save and wait for it, so no stale write lands after ours."""
+        if self._saving is not None:
+            self._saving.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._saving
+            self._saving = None
+
+    async def checkpoint(self, *, dropped: bool = False) -> None:
+        if self.session.state != "ready" or (
+            self.session.changes == self.saved_changes and not dropped
+        ):
+            return
+        if await handlers.save_checkpoint(
+            self.session,
+            owner=self.owner,
+            gateway_id=self.ctx.settings.gateway_id,
+            store=self.ctx.sessions,
+            dropped=dropped,
+            resume_window_s=self.ctx.settings.resume_window_s,
+        ):
+            self.saved_changes = self.session.changes
+
+    def _enqueue(self, item: dict[str, Any] | Close) -> None:
+        try:
+            self.outbox.put_nowait(item)
+        except asyncio.QueueFull:
+            raise SlowClientError from None
+
+
+async def hold_call(
+    conn: CallConnection, read_loop: Callable[[CallConnection], Awaitable[str]]
+) -> None:
+    """Run an admitted connection until its socket closes, then settle the call."""
+    ctx, session, owner = conn.ctx, conn.session, conn.owner
+    ctx.calls[session.session_id] = conn.control
+    ctx.active += 1
+    ctx.per_owner[owner] = ctx.per_owner.get(owner, 0) + 1
+    ACTIVE_SESSIONS.inc()
+    writer = asyncio.create_task(conn.writer(), name=f"ws-writer:{session.session_id}")
+    reason = "client_disconnected"
+    try:
+        reason = await read_loop(conn)
+    except SlowClientError:
+        reason = "client_too_slow"
+        log.warning(
+            "closing a client that does not read", extra={"call_id": conn.session.session_id}
+        )
+    except WebSocketDisconnect:
+        reason = "client_disconnected"
+    finally:
+        ctx.active -= 1
+        ctx.per_owner[owner] -= 1
+        if not ctx.per_owner[owner]:
+            del ctx.per_owner[owner]
+        ACTIVE_SESSIONS.dec()
+        conn.control.closed(reason)
+        if ctx.calls.get(conn.session.session_id) is conn.control:
+            del ctx.calls[conn.session.session_id]
+        await conn.replier.close()
+        if conn.voice is not None:
+            await conn.voice.close()
+        await _after_close(conn, reason)
+        await _finish_writer(conn, writer, slow=reason == "client_too_slow")
+
+
+async def _after_close(conn: CallConnection, reason: str) -> None:
+    session, ctx = conn.session, conn.ctx
+    await conn.stop_saving()
+    if conn.resumable and session.state == "ready" and reason in RESUMABLE_ENDS:
+        await conn.checkpoint(dropped=True)
+        conn.perform(conn.control.status.disconnected())
+        log.info("call dropped; resumable", extra={"call_id": session.session_id, "reason": reason})
+        task = asyncio.create_task(
+            _end_unless_resumed(ctx, session), name=f"end:{session.session_id}"
+        )
+        ctx.pending_ends.add(task)
+        task.add_done_callback(ctx.pending_ends.discard)
+        return
+    ended = [a for a in session.on_disconnect(time.time(), reason) if isinstance(a, Publish)]
+    with contextlib.suppress(SlowClientError):
+        conn.perform(ended)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(ctx.sessions.delete(session.session_id), handlers.STORE_TIMEOUT_S)
+
+
+async def _end_unless_resumed(ctx: GatewayContext, session: VoiceSession) -> None:
+    try:
+        ended = await handlers.end_if_not_resumed(
+            session.session_id, store=ctx.sessions, window_s=ctx.settings.resume_window_s
+        )
+    except Exception:
+        log.warning("could not settle a dropped call", extra={"call_id": session.session_id})
+        return
+    if ended is None:
+        log.info("dropped call was resumed or ended", extra={"call_id": session.session_id})
+        return
+    log.info("dropped call not resumed; ending it", extra={"call_id": session.session_id})
+    ctx.publish(session.session_id, session.line.line_id, ended)
+
+
+async def _finish_writer(conn: CallConnection, writer: asyncio.Task[None], *, slow: bool) -> None:
+    if slow:
+        writer.cancel()
+    else:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(writer), CLOSE_FLUSH_S)
+        writer.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await writer
+    if conn.ws.client_state != WebSocketState.DISCONNECTED:
+        code = 1008 if slow else 1000
+        with contextlib.suppress(Exception):
+            await conn.ws.close(code, "client too slow" if slow else "closing")
