@@ -21,7 +21,7 @@ from shared.lines.escalation import EscalationRule, check_unique_ids
 TOOL_NAME = r"^[a-z][a-z0-9_]{0,63}$"
 # A phone number in E.164 form, and where a phone call may be transferred (number or SIP).
 E164 = r"^\+[1-9][0-9]{6,14}$"
-DIAL_TARGET = r"^(\+[1-9][0-9]{6,14}|sips?:[A-Za-z0-9._~%!$&'()*+,;=:@-]{3,190})$"
+DIAL_TARGET = r"^(\+[1-9][0-9]{6,14}|sip:[^\s<>\"&]{3,190})$"
 # Placeholders in HTTP templates: {argument} from the tool call, ${ENV_NAME} from the environment.
 ARGUMENT_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 ENV_PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")

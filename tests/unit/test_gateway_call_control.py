@@ -169,7 +169,7 @@ def test_an_interrupted_reply_drops_its_tool_calls_from_the_state() -> None:
 
 
 class FakeConnection:
-    """A text connection: performs actions into lists, as ``connection.CallConnection`` would send them."""
+    """A text connection: performs actions into lists, as ``CallConnection`` would send them."""
 
     def __init__(self) -> None:
         self.session = _session()
