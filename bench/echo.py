@@ -1,4 +1,5 @@
-"""How many concurrent sessions one gateway process holds (``make bench``; GATEWAY_VOICE=echo).
+"""How many concurrent sessions one gateway process holds (``make bench``; GATEWAY_VOICE=echo):
+Voice Agent API sessions, then phone calls over Twilio Media Streams (``bench.phone``).
 
 Each session sends 20 ms frames of 24 kHz PCM16 in real time; the gateway, with its models
 replaced by no-op processors, sends every frame back as ``reply.audio``. A level of load passes
@@ -15,8 +16,10 @@ import json
 import os
 import struct
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import websockets
 
@@ -42,10 +45,21 @@ class Stats:
     latencies: list[float] = field(default_factory=list)
     received: int = 0
 
+    def returned(self, session: int, seq: int, measuring: list[bool]) -> None:
+        sent = self.sent.pop((session, seq), None)
+        if sent is not None and measuring[0]:
+            self.latencies.append((time.perf_counter() - sent) * 1000)
+            self.received += 1
+
 
 def frame(session: int, seq: int) -> str:
     head = base64.b64encode(struct.pack(">IIx", session, seq)).decode()
     return json.dumps({"type": "input.audio", "audio": head + TAIL})
+
+
+Opened = tuple[Any, "asyncio.Task[None]"]
+# Opens session ``index``: its socket and the task reading it (which records returned frames).
+Opener = Callable[[int, Stats, list[bool]], Awaitable[Opened]]
 
 
 async def open_session(url: str, key: str, index: int, stats: Stats, measuring: list[bool]):  # type: ignore[no-untyped-def]
@@ -58,18 +72,17 @@ async def open_session(url: str, key: str, index: int, stats: Stats, measuring: 
                 continue
             data = json.loads(raw)["data"]
             session, seq = struct.unpack(">II", base64.b64decode(data[:12])[:8])
-            sent = stats.sent.pop((session, seq), None)
-            if sent is not None and measuring[0]:
-                stats.latencies.append((time.perf_counter() - sent) * 1000)
-                stats.received += 1
+            stats.returned(session, seq, measuring)
 
     return ws, asyncio.create_task(read())
 
 
-async def run_level(url: str, key: str, sessions: int) -> tuple[float, float]:
+async def run_level(
+    sessions: int, opener: Opener, make_frame: Callable[[int, int], str]
+) -> tuple[float, float]:
     stats = Stats()
     measuring = [False]
-    opened = [await open_session(url, key, i, stats, measuring) for i in range(sessions)]
+    opened = [await opener(i, stats, measuring) for i in range(sessions)]
     await asyncio.sleep(1.0)
     loop = asyncio.get_running_loop()
     start = loop.time()
@@ -81,7 +94,7 @@ async def run_level(url: str, key: str, sessions: int) -> tuple[float, float]:
         measuring[0] = seq >= warmup_ticks
         for index, (ws, _) in enumerate(opened):
             stats.sent[(index, seq)] = time.perf_counter()
-            await ws.send(frame(index, seq))
+            await ws.send(make_frame(index, seq))
             if measuring[0]:
                 sent_measured += 1
         seq += 1
@@ -95,11 +108,13 @@ async def run_level(url: str, key: str, sessions: int) -> tuple[float, float]:
     return p99, stats.received / max(1, sent_measured)
 
 
-async def capacity(url: str, key: str, label: str) -> int:
+async def capacity(
+    label: str, opener: Opener, make_frame: Callable[[int, int], str] = frame
+) -> int:
     held = 0
     print(f"echo capacity: {label}")
     for level in LEVELS:
-        p99, delivered = await run_level(url, key, level)
+        p99, delivered = await run_level(level, opener, make_frame)
         ok = p99 < P99_LIMIT_MS and delivered >= DELIVERED_MIN
         print(
             f"  {level:4} sessions  echo p99 {p99:7.1f} ms  delivered {delivered:6.3f}  "
@@ -112,7 +127,12 @@ async def capacity(url: str, key: str, label: str) -> int:
     return held
 
 
+def api_opener(url: str, key: str) -> Opener:
+    return lambda index, stats, measuring: open_session(url, key, index, stats, measuring)
+
+
 async def main() -> None:
+    from bench.phone import PHONE_TOKEN, phone_capacity
     from infra.localstack.infrastructure import free_port, resolve
     from shared.auth import hash_key, new_key
     from tests.support.processes import ServiceProcess
@@ -131,12 +151,16 @@ async def main() -> None:
         "GATEWAY_VOICE": "echo",
         "GATEWAY_MAX_SESSIONS": "1000",
         "GATEWAY_MAX_SESSIONS_PER_KEY": "1000",
+        "TWILIO_AUTH_TOKEN": PHONE_TOKEN,
         "LOG_LEVEL": "WARNING",
     }
     gateway = ServiceProcess("gateway", free_port(), env, state / "logs").start()
     try:
         await asyncio.to_thread(gateway.wait_ready, 60)
-        ours = await capacity(f"ws://127.0.0.1:{gateway.port}/v1/ws", key, "Switchboard gateway")
+        url = f"ws://127.0.0.1:{gateway.port}/v1/ws"
+        ours = await capacity("Switchboard gateway", api_opener(url, key))
+        # The same process holding phone calls (Twilio Media Streams, mu-law 8 kHz).
+        await phone_capacity(gateway)
     finally:
         gateway.stop()
         infra.stop()
@@ -165,7 +189,7 @@ async def pipecat_capacity() -> int | None:
         if not await asyncio.to_thread(wait_for_port, "127.0.0.1", port, 60):
             raise RuntimeError("the Pipecat echo server did not start")
         label = "Pipecat 1.14 FastAPI WebSocket transport, echo pipeline, defaults"
-        return await capacity(f"ws://127.0.0.1:{port}/v1/ws", "unused", label)
+        return await capacity(label, api_opener(f"ws://127.0.0.1:{port}/v1/ws", "unused"))
     finally:
         server.terminate()
         await server.wait()

@@ -44,6 +44,7 @@ def config_dir(tmp_path: Path) -> Path:
     shutil.copy(REPO / "config" / "agents.yaml", root / "agents.yaml")
     busy = yaml.safe_load((root / "lines" / "demo-retail.yaml").read_text())
     busy["line_id"] = "demo-busy"
+    busy.pop("phone_numbers", None)  # a number answers for one line only
     busy["human_queue"] = "busy-support"  # no agent holds this queue
     busy["handoff"] = {"max_wait_s": 2, "offer_timeout_s": 2}
     (root / "lines" / "demo-busy.yaml").write_text(yaml.safe_dump(busy))
