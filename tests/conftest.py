@@ -98,7 +98,19 @@ async def db_schema(infra: Infrastructure, unique: str) -> AsyncIterator[str]:
     """A schema name of this test's own, dropped afterwards."""
     schema = f"t_{unique}"
     yield schema
-    dsn = infra.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    await drop_schema(infra.database_url, schema)
+
+
+@pytest.fixture
+async def crm_schema(infra: Infrastructure, db_schema: str) -> AsyncIterator[str]:
+    """A schema for the tools service's CRM, beside analytics' own, dropped afterwards."""
+    schema = f"{db_schema}_crm"
+    yield schema
+    await drop_schema(infra.database_url, schema)
+
+
+async def drop_schema(database_url: str, schema: str) -> None:
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
     conn = await asyncpg.connect(dsn, timeout=5)
     try:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -16,14 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import numpy as np
 import pytest
 import websockets
 import yaml
 
 from infra.localstack.infrastructure import free_port
-from services.tools.seed.loader import plain_dsn, seed_crm
+from services.tools.seed.loader import seed_crm
 from shared.auth import hash_key
 from shared.settings import KafkaSettings, PostgresSettings
 from tests.conftest import REPO, Keys
@@ -59,15 +58,14 @@ async def stack(
     keys: Keys,
     unique: str,
     postgres: PostgresSettings,
-    db_schema: str,
+    crm_schema: str,
 ) -> Iterator[dict[str, ServiceProcess]]:
-    tools_schema = f"{db_schema}_crm"  # the tools service's own schema, beside analytics'
-    await seed_crm(postgres, tools_schema, customers=50, orders=200, now=datetime.now(UTC))
+    await seed_crm(postgres, crm_schema, customers=50, orders=200, now=datetime.now(UTC))
     env = {
         **service_env,
         "LINES_DIR": str(config_dir / "lines"),
         "GATEWAY_VOICE": "echo",
-        "TOOLS_DB_SCHEMA": tools_schema,
+        "TOOLS_DB_SCHEMA": crm_schema,
         "TOOLS_CONSUMER_GROUP": f"tools-{unique}",
         "SESSION_CONSUMER_GROUP": f"session-{unique}",
         "SESSION_AGENTS_FILE": str(config_dir / "agents.yaml"),
@@ -82,15 +80,8 @@ async def stack(
             n: ServiceProcess(n, free_port(), env, log_dir) for n in ("gateway", "session", "tools")
         },
     }
-    try:
-        with running(procs):
-            yield procs
-    finally:
-        conn = await asyncpg.connect(plain_dsn(postgres), timeout=5)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{tools_schema}" CASCADE')
-        finally:
-            await conn.close()
+    with running(procs):
+        yield procs
 
 
 class Desk:

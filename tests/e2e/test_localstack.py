@@ -15,12 +15,12 @@ import sys
 import time
 from pathlib import Path
 
-import asyncpg
 import psutil
 import pytest
 import websockets
 
 from infra.localstack.infrastructure import free_port, port_open
+from tests.conftest import drop_schema
 from tests.support.processes import REPO, http_status
 from tests.support.waiting import wait_until
 
@@ -116,15 +116,6 @@ async def test_make_up_twice_then_a_call_then_make_down(
     assert "seeded" in (state / "logs" / "seed.log").read_text()
     database = read_env_file(state / "run" / "stack.env")["DATABASE_URL"]
     await drop_schema(database, f"{db_schema}_crm")
-
-
-async def drop_schema(database_url: str, schema: str) -> None:
-    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    conn = await asyncpg.connect(dsn, timeout=5)
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await conn.close()
 
 
 def _restarted(pid_file: Path, old_pid: int, port: int) -> bool:

@@ -10,15 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import urllib.parse
-import urllib.request
-import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import yaml
@@ -26,17 +22,19 @@ import yaml
 from infra.localstack.infrastructure import free_port
 from services.gateway.adapters.speech_models import PiperSynthesizer
 from services.gateway.pipeline.inference import synthesize_all
-from services.tools.seed.loader import plain_dsn, seed_crm
+from services.tools.seed.loader import seed_crm
 from shared.settings import KafkaSettings, PostgresSettings
 from tests.conftest import REPO, Keys
 from tests.support.processes import ServiceProcess, running
 from tests.support.tools import Tail
-from tests.support.twilio_phone import SimulatedTwilioCall, recording, sign
+from tests.support.twilio_line import (
+    CALLER,
+    TOKEN,
+    events_of,
+    on_the_phone,
+)
+from tests.support.twilio_phone import SimulatedTwilioCall, recording
 
-TOKEN = "e2e-twilio-auth-token-0123456789"
-NUMBER = "+18005550100"
-CALLER = "+14155550123"
-ACCOUNT = "AC" + "a" * 32
 LONG_GREETING = (
     "Hello and thank you for calling Acme Outfitters customer support. "
     "I can help you track an order, start a return, cancel an order that has not shipped yet, "
@@ -64,79 +62,21 @@ async def stack(
     config_dir: Path,
     unique: str,
     postgres: PostgresSettings,
-    db_schema: str,
+    crm_schema: str,
 ) -> AsyncIterator[dict[str, ServiceProcess]]:
-    tools_schema = f"{db_schema}_crm"
-    await seed_crm(postgres, tools_schema, customers=300, orders=1500, now=datetime.now(UTC))
+    await seed_crm(postgres, crm_schema, customers=300, orders=1500, now=datetime.now(UTC))
     env = {
         **service_env,
         "LINES_DIR": str(config_dir / "lines"),
         "GATEWAY_VOICE": "embedded",
         "TWILIO_AUTH_TOKEN": TOKEN,
-        "TOOLS_DB_SCHEMA": tools_schema,
+        "TOOLS_DB_SCHEMA": crm_schema,
         "TOOLS_CONSUMER_GROUP": f"tools-{unique}",
     }
     names = ("gateway", "tools", "analytics")
     procs = {name: ServiceProcess(name, free_port(), env, log_dir) for name in names}
-    try:
-        with running(procs):
-            yield procs
-    finally:
-        conn = await asyncpg.connect(plain_dsn(postgres), timeout=5)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{tools_schema}" CASCADE')
-        finally:
-            await conn.close()
-
-
-def webhook(
-    gateway: ServiceProcess, params: dict[str, str], *, token: str = TOKEN, signed: bool = True
-) -> tuple[int, str]:
-    """POST /twilio/voice as Twilio does: form body, signed over the public URL."""
-    url = f"http://127.0.0.1:{gateway.port}/twilio/voice"
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    if signed:
-        headers["X-Twilio-Signature"] = sign(url, params, token)
-    body = urllib.parse.urlencode(params).encode()
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
-def incoming(call_sid: str, *, to: str = NUMBER) -> dict[str, str]:
-    return {
-        "CallSid": call_sid,
-        "AccountSid": ACCOUNT,
-        "From": CALLER,
-        "To": to,
-        "CallStatus": "ringing",
-        "Direction": "inbound",
-    }
-
-
-def stream_of(twiml: str) -> tuple[str, dict[str, str]]:
-    """The ``<Stream>`` URL and its parameters."""
-    stream = ET.fromstring(twiml).find("./Connect/Stream")
-    assert stream is not None, twiml
-    return str(stream.get("url")), {
-        str(p.get("name")): str(p.get("value")) for p in stream.findall("Parameter")
-    }
-
-
-def events_of(tail: Tail, call_id: str, event_type: str) -> list[dict[str, Any]]:
-    return [e.payload for e in tail.envelopes() if e.call_id == call_id and e.type == event_type]
-
-
-def call_id_of(tail: Tail, call_sid: str) -> str | None:
-    for envelope in tail.envelopes():
-        if envelope.type == "call.started" and (
-            envelope.payload.get("attributes", {}).get("twilio_call_sid") == call_sid
-        ):
-            return envelope.call_id
-    return None
+    with running(procs):
+        yield procs
 
 
 @pytest.fixture(scope="module")
@@ -168,23 +108,8 @@ async def stored_call(analytics: ServiceProcess, key: str, call_id: str) -> dict
 async def test_a_phone_call_is_heard_answered_with_a_tool_and_stored(
     stack: dict[str, ServiceProcess], kafka: KafkaSettings, keys: Keys, voice: PiperSynthesizer
 ) -> None:
-    gateway = stack["gateway"]
     call_sid = "CA" + "1" * 32
-    status, twiml = webhook(gateway, incoming(call_sid))
-    assert status == 200, twiml
-    url, parameters = stream_of(twiml)
-    assert url == f"ws://127.0.0.1:{gateway.port}/twilio/media"
-    assert parameters["line"] == "demo-retail" and len(parameters["secret"]) >= 40
-    topic = kafka.topic("cc.call-events.v1")
-    async with (
-        Tail(kafka.bootstrap_servers, topic).running() as tail,
-        SimulatedTwilioCall.connect(
-            url, custom_parameters=parameters, call_sid=call_sid, account_sid=ACCOUNT
-        ) as phone,
-    ):
-        await tail.wait_for(lambda: call_id_of(tail, call_sid), 20)
-        call_id = call_id_of(tail, call_sid)
-        assert call_id is not None
+    async with on_the_phone(stack["gateway"], kafka, call_sid) as (tail, phone, call_id):
         started = events_of(tail, call_id, "call.started")[0]
         assert started["channel"] == "twilio" and started["caller"] == CALLER
 

@@ -25,19 +25,21 @@ from shared.kafka.topics import ensure_topics, load_topic_specs
 from shared.settings import KafkaSettings
 from tests.conftest import REPO, Keys
 from tests.e2e.test_handoff import DESK_KEY, Desk
-from tests.e2e.test_twilio_calls import (
-    ACCOUNT,
-    NUMBER,
-    TOKEN,
-    events_of,
-    incoming,
-    stream_of,
-    webhook,
-)
 from tests.support.calls import rms, tone
 from tests.support.fake_twilio_api import UNAUTHORIZED, FakeTwilioApi
 from tests.support.processes import ServiceProcess, running
 from tests.support.tools import Tail
+from tests.support.twilio_line import (
+    ACCOUNT,
+    TOKEN,
+    answered,
+    call_ids,
+    events_of,
+    incoming,
+    on_the_phone,
+    stream_of,
+    webhook,
+)
 from tests.support.twilio_phone import SimulatedTwilioCall, mulaw_decode, recording
 
 DIAL = "+14155550199"
@@ -110,36 +112,11 @@ def stack(
         yield procs
 
 
-def call_ids(tail: Tail, call_sid: str) -> list[str]:
-    return [
-        e.call_id
-        for e in tail.envelopes()
-        if e.type == "call.started" and e.payload["attributes"].get("twilio_call_sid") == call_sid
-    ]
-
-
-def answered(
-    gateway: ServiceProcess, call_sid: str, to: str = NUMBER
-) -> tuple[str, dict[str, str]]:
-    status, twiml = webhook(gateway, incoming(call_sid, to=to))
-    assert status == 200, twiml
-    return stream_of(twiml)
-
-
 async def test_pressing_zero_transfers_the_phone_call_to_the_lines_number(
     stack: dict[str, ServiceProcess], kafka: KafkaSettings, twilio_api: FakeTwilioApi
 ) -> None:
     call_sid = "CA" + "2" * 32
-    url, parameters = answered(stack["gateway"], call_sid)
-    topic = kafka.topic("cc.call-events.v1")
-    async with (
-        Tail(kafka.bootstrap_servers, topic).running() as tail,
-        SimulatedTwilioCall.connect(
-            url, custom_parameters=parameters, call_sid=call_sid, account_sid=ACCOUNT
-        ) as phone,
-    ):
-        await tail.wait_for(lambda: call_ids(tail, call_sid), 20)
-        call_id = call_ids(tail, call_sid)[0]
+    async with on_the_phone(stack["gateway"], kafka, call_sid) as (tail, phone, call_id):
         await phone.press("0")
         await tail.wait_for(lambda: events_of(tail, call_id, "handoff.completed"), 30)
         [request] = twilio_api.requests(call_sid)
@@ -163,16 +140,7 @@ async def test_when_twilio_refuses_the_transfer_the_caller_holds_for_the_desk(
 ) -> None:
     call_sid = "CA" + "3" * 32
     twilio_api.script(UNAUTHORIZED, call_sid=call_sid)
-    url, parameters = answered(stack["gateway"], call_sid)
-    topic = kafka.topic("cc.call-events.v1")
-    async with (
-        Tail(kafka.bootstrap_servers, topic).running() as tail,
-        SimulatedTwilioCall.connect(
-            url, custom_parameters=parameters, call_sid=call_sid, account_sid=ACCOUNT
-        ) as phone,
-    ):
-        await tail.wait_for(lambda: call_ids(tail, call_sid), 20)
-        call_id = call_ids(tail, call_sid)[0]
+    async with on_the_phone(stack["gateway"], kafka, call_sid) as (tail, phone, call_id):
         await phone.press("0")
         await tail.wait_for(lambda: events_of(tail, call_id, "handoff.failed"), 30)
         assert events_of(tail, call_id, "handoff.failed")[0]["reason"] == "transfer_unauthorized"
@@ -244,7 +212,9 @@ async def test_only_twilio_signed_webhooks_are_answered(stack: dict[str, Service
     status, twiml = webhook(gateway, incoming("CA" + "4" * 32, to="+19995550000"))
     assert status == 200 and [c.tag for c in ET.fromstring(twiml)] == ["Say", "Hangup"]
     status, twiml = webhook(gateway, params)
-    assert status == 200 and stream_of(twiml)[1]["line"] == "demo-retail"
+    url, parameters = stream_of(twiml)
+    assert status == 200 and url == f"ws://127.0.0.1:{gateway.port}/twilio/media"
+    assert parameters["line"] == "demo-retail" and len(parameters["secret"]) >= 40
 
 
 async def test_a_stream_without_its_calls_secret_is_closed(
