@@ -8,7 +8,9 @@ call event naming who issued it: the audit trail supervisors and analysts read.
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import ConfigDict, Field
 
 from shared.events.envelope import EventPayload
 
@@ -23,14 +25,37 @@ class ControlCommand(EventPayload):
     issued_by: str = Field(min_length=1, max_length=200)
 
 
-class Handoff(ControlCommand):
+# v1, superseded by v2 (``agent_id``); old records are decoded through the upcaster.
+class HandoffV1(ControlCommand):
     """Tell the caller they are being connected, stop the AI, hold for a human (bridge)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, title="Handoff")
 
     event_type = "handoff"
     queue: str = Field(min_length=1, max_length=100)
     say: str | None = Field(default=None, max_length=MAX_SPOKEN)
+    dial: str | None = Field(default=None, max_length=200)
+
+
+class Handoff(ControlCommand):
+    """Tell the caller they are being connected, stop the AI, hold for a human (bridge)."""
+
+    event_type = "handoff"
+    event_version = 2
+    queue: str = Field(min_length=1, max_length=100)
+    say: str | None = Field(default=None, max_length=MAX_SPOKEN)
     # An external target instead of the agent desk (phone lines, per line): a number or SIP URI.
     dial: str | None = Field(default=None, max_length=200)
+    # One desk agent who alone is offered the call (a supervisor taking it over); None: the
+    # queue's agents, as routing picks them.
+    agent_id: str | None = Field(
+        default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$"
+    )
+
+
+def upcast_handoff_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 -> v2: no target agent."""
+    return {**payload, "agent_id": None}
 
 
 class Hangup(ControlCommand):
@@ -68,6 +93,7 @@ class Whisper(ControlCommand):
 
 
 CONTROL_COMMANDS: tuple[type[EventPayload], ...] = (
+    HandoffV1,
     Handoff,
     Hangup,
     Say,

@@ -11,7 +11,7 @@ from typing import Any
 
 from shared.events.catalog import CALL_EVENTS, upcast_escalation_requested_v1
 from shared.events.commands import COMMANDS
-from shared.events.control import CONTROL_COMMANDS
+from shared.events.control import CONTROL_COMMANDS, upcast_handoff_v1
 from shared.events.envelope import Envelope, EventPayload
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -78,6 +78,7 @@ class EventRegistry:
 def _default_registry() -> EventRegistry:
     registry = EventRegistry((*CALL_EVENTS, *COMMANDS, *CONTROL_COMMANDS))
     registry.register_upcaster("escalation.requested", 1, upcast_escalation_requested_v1)
+    registry.register_upcaster("handoff", 1, upcast_handoff_v1)
     return registry
 
 

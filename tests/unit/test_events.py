@@ -295,3 +295,30 @@ def test_default_registry_knows_the_whole_v1_catalog() -> None:
     types = {m.event_type for m in DEFAULT_REGISTRY.models()}
 
     assert {"call.started", "call.ended", "transcript.user", "transcript.agent"} <= types
+
+
+def test_a_handoff_v1_record_decodes_as_v2_without_a_target_agent() -> None:
+    from shared.events import Handoff
+
+    old = Envelope(
+        type="handoff",
+        version=1,
+        call_id="c1",
+        source="session-old",
+        payload={"issued_by": "rule:asked", "queue": "retail-support", "say": "Please hold."},
+    )
+    decoded = DEFAULT_REGISTRY.decode(old)
+    assert isinstance(decoded, Handoff)
+    assert (decoded.queue, decoded.say, decoded.agent_id) == (
+        "retail-support",
+        "Please hold.",
+        None,
+    )
+
+
+@pytest.mark.parametrize("agent_id", ["", "a b", "x" * 101, "sup/1"])
+def test_a_handoff_target_agent_must_be_a_plain_id(agent_id: str) -> None:
+    from shared.events import Handoff
+
+    with pytest.raises(ValidationError):
+        Handoff(issued_by="supervisor:abc", queue="q", agent_id=agent_id)
