@@ -33,6 +33,12 @@ def hash_key(key: str) -> str:
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
+def key_fingerprint(key: str) -> str:
+    """The first 12 hex digits of the key's SHA-256 (as in ``AUTH_KEY_HASHES``): names a key in
+    audit records without revealing it."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
 @dataclass(frozen=True)
 class KeyRing:
     """The configured key hashes, each with its role."""

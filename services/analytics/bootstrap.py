@@ -11,10 +11,11 @@ from fastapi import FastAPI
 from services.analytics.adapters.alembic_migrations import upgrade_to_head
 from services.analytics.adapters.counted_redactor import CountedRedactor
 from services.analytics.adapters.postgres_call_log import PostgresCallLog, create_engine
+from services.analytics.adapters.postgres_live_calls import PostgresLiveCalls
 from services.analytics.adapters.postgres_queries import PostgresCallQueries
 from services.analytics.adapters.postgres_stats import PostgresStats
 from services.analytics.domain.call_log import CallerMemory
-from services.analytics.entrypoints import http
+from services.analytics.entrypoints import http, live_control
 from services.analytics.handlers import handle_call_events
 from services.analytics.settings import AnalyticsSettings
 from shared.auth import KeyRing
@@ -29,7 +30,7 @@ CALL_EVENTS_TOPIC = "cc.call-events.v1"
 
 
 def create_app(settings: AnalyticsSettings) -> FastAPI:
-    """The analytics app: call-log consumer, analyst API, health."""
+    """The analytics app: call-log consumer, analyst API, supervisors' controls, health."""
     engine = create_engine(settings.postgres, settings.db_schema)
     call_log = PostgresCallLog(engine, settings.db_schema)
     lines = load_lines(settings.lines_dir)
@@ -37,6 +38,9 @@ def create_app(settings: AnalyticsSettings) -> FastAPI:
     redactor = CountedRedactor(default_redactor(), keep_terms)
     memory = CallerMemory(settings.caller_memory_calls)
     dead_letters = BufferedProducer(settings.kafka, client_id="analytics-dlq")
+    # Supervisors' commands: each request waits for the broker's ack (send_now), never buffered.
+    commands = BufferedProducer(settings.kafka, client_id="analytics-control")
+    live_calls = PostgresLiveCalls(engine)
 
     async def store(events: list[ConsumedEvent]) -> None:
         await handle_call_events(events, call_log=call_log, redactor=redactor, memory=memory)
@@ -56,12 +60,17 @@ def create_app(settings: AnalyticsSettings) -> FastAPI:
         await asyncio.to_thread(redactor.redact, "warm up")
         await dead_letters.start()
         consuming = asyncio.create_task(runner.run(), name="analytics-consumer")
+        watching = asyncio.create_task(live_calls.run(), name="analytics-live-calls")
         try:
             yield
         finally:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
             runner.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(consuming, settings.kafka.record_timeout_s + 15)
+            await commands.close()
             await dead_letters.close()
             await engine.dispose()
 
@@ -75,6 +84,11 @@ def create_app(settings: AnalyticsSettings) -> FastAPI:
     app.state.stats = PostgresStats(engine, settings.db_schema)
     app.state.redactor = redactor
     app.state.runner = runner
+    # Which calls are live, for the controls (the live board replaces it where it runs).
+    app.state.live_calls = live_calls
+    app.state.control = live_control.ControlDeps(
+        producer=commands, topic=settings.kafka.topic(live_control.CALL_CONTROL_TOPIC), lines=lines
+    )
     app.state.rate_limiter = KeyRateLimiter(
         settings.redis.url.get_secret_value(),
         settings.auth.rate_limit,
@@ -84,4 +98,5 @@ def create_app(settings: AnalyticsSettings) -> FastAPI:
     install_keyring(app, KeyRing.from_spec(settings.auth.key_hashes))
     app.include_router(health_router({"postgres": call_log.ping, "kafka": consumer_running}))
     app.include_router(http.router)
+    app.include_router(live_control.router)
     return app

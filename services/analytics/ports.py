@@ -68,3 +68,15 @@ class Retention(Protocol):
     async def purge(self, cutoffs: dict[str, datetime], default_cutoff: datetime) -> int:
         """Delete calls that ended before their line's cutoff; returns calls deleted."""
         ...
+
+
+class LiveCalls(Protocol):
+    """Which calls are live now (the supervisor's controls act only on those)."""
+
+    def line_of(self, call_id: str) -> str | None:
+        """The live call's line id; None when the call is not live (unknown or ended).
+
+        In memory, so it never waits. Raises ``DependencyUnavailableError`` when what it knows
+        is too old to answer.
+        """
+        ...
