@@ -8,6 +8,13 @@ the same call again for that long (a lone agent does get it back). An agent who 
 in a row time out is set unavailable. A call still waiting after the line's ``max_wait_s`` is
 given up (the I/O layer offers a callback and ends the call politely).
 
+A call may name one agent (``target_agent``: a supervisor taking it over). It is offered to that
+agent alone, before any other call, as soon as they are signed in with no offer and no call
+(their availability is not asked: they asked for the call). If they are not signed in, decline,
+let the offer time out, sign out or set themselves unavailable, the takeover fails: a call that
+came in by the takeover goes back to the AI (``TakeoverFailed``), one that was already waiting
+for its queue goes on waiting for it.
+
 Every method returns the decisions the I/O layer carries out; nothing here sends or sleeps.
 Times are monotonic seconds (``now``).
 """
@@ -17,6 +24,33 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
+
+from services.session.domain.routing_decisions import (
+    AgentSetUnavailable,
+    AssignCall,
+    CallFinished,
+    Decision,
+    GiveUp,
+    Offer,
+    OfferCall,
+    TakeoverFailed,
+    WithdrawOffer,
+)
+
+__all__ = [
+    "AgentSetUnavailable",
+    "AssignCall",
+    "CallFinished",
+    "Decision",
+    "GiveUp",
+    "Offer",
+    "OfferCall",
+    "QueueRouter",
+    "RoutingLimits",
+    "TakeoverFailed",
+    "WaitingCall",
+    "WithdrawOffer",
+]
 
 # Remembered ids of calls that left the queue, so a redelivered escalation does not bring a
 # finished call back; the oldest are forgotten beyond this many.
@@ -37,15 +71,6 @@ class RoutingLimits:
     max_missed_offers: int = 2
 
 
-@dataclass(frozen=True)
-class Offer:
-    offer_id: str
-    call_id: str
-    agent_id: str
-    offered_at: float
-    expires_at: float
-
-
 @dataclass
 class WaitingCall:
     call_id: str
@@ -62,6 +87,10 @@ class WaitingCall:
     offer: Offer | None = None
     # Agents who declined or let the offer time out, with when: not re-offered until later.
     passed_by: dict[str, float] = field(default_factory=dict)
+    # The one agent this call is offered to (a takeover), and whether it came in by the takeover
+    # (so a failed takeover gives it back to the AI rather than to its queue).
+    target_agent: str | None = None
+    from_takeover: bool = False
 
 
 @dataclass
@@ -75,8 +104,14 @@ class AgentState:
     missed_in_row: int = 0
 
     @property
+    def idle(self) -> bool:
+        """No offer and no call: a takeover may be offered (availability is not asked)."""
+        return self.offer is None and self.call_id is None
+
+    @property
     def free(self) -> bool:
-        return self.available and self.offer is None and self.call_id is None
+        """Idle and available: queue calls may be offered."""
+        return self.available and self.idle
 
 
 @dataclass
@@ -85,70 +120,6 @@ class Assignment:
     agent_id: str
     assigned_at: float
     bridged: bool = False
-
-
-# Decisions ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OfferCall:
-    """Show this call to this agent (offer.expires_at bounds it)."""
-
-    offer: Offer
-    queue: str
-    line_id: str
-    priority: int
-    waited_s: float
-    reasons: tuple[str, ...]
-    evidence: tuple[dict[str, Any], ...]
-
-
-@dataclass(frozen=True)
-class WithdrawOffer:
-    """Take the offer back from the agent's screen."""
-
-    offer: Offer
-    reason: str  # timeout | caller_left | given_up | agent_unavailable
-
-
-@dataclass(frozen=True)
-class AssignCall:
-    """The agent accepted: issue the bridge token, tell the agent, publish the assignment."""
-
-    call_id: str
-    line_id: str
-    queue: str
-    agent_id: str
-    gateway_url: str = ""
-
-
-@dataclass(frozen=True)
-class GiveUp:
-    """Nobody took the call in time (or the queue is full): callback, goodbye, handoff.failed."""
-
-    call_id: str
-    line_id: str
-    queue: str
-    reason: str  # no_agent_available | queue_full
-
-
-@dataclass(frozen=True)
-class AgentSetUnavailable:
-    """The agent missed too many offers in a row; their desk shows them unavailable."""
-
-    agent_id: str
-
-
-@dataclass(frozen=True)
-class CallFinished:
-    """An assigned call is over for the agent (caller hung up, or the bridge never opened)."""
-
-    call_id: str
-    agent_id: str
-    reason: str  # caller_left | bridge_timeout
-
-
-Decision = OfferCall | WithdrawOffer | AssignCall | GiveUp | AgentSetUnavailable | CallFinished
 
 
 class QueueRouter:
@@ -177,6 +148,28 @@ class QueueRouter:
             return [GiveUp(call.call_id, call.line_id, call.queue, "queue_full")]
         self.waiting[call.call_id] = call
         return self.route(now)
+
+    def take_over(self, call: WaitingCall, agent_id: str, now: float) -> list[Decision]:
+        """Offer ``call`` to ``agent_id`` alone (see the module docstring); a call that is with
+        a person already or finished is left alone."""
+        if call.call_id in self.assigned or call.call_id in self._finished:
+            return []
+        waiting = self.waiting.get(call.call_id)
+        if agent_id not in self.agents:
+            failed = TakeoverFailed(
+                call.call_id, call.line_id, agent_id, "agent_unavailable", waiting is None
+            )
+            return [failed]
+        if waiting is None:
+            if len(self.waiting) >= self.limits.max_waiting_calls:
+                return [TakeoverFailed(call.call_id, call.line_id, agent_id, "queue_full")]
+            waiting = self.waiting[call.call_id] = call
+            waiting.from_takeover = True
+        decisions: list[Decision] = []
+        if waiting.offer is not None and waiting.offer.agent_id != agent_id:
+            decisions.append(self._withdraw(waiting, "taken_over", now))
+        waiting.target_agent = agent_id
+        return decisions + self.route(now)
 
     def caller_left(self, call_id: str, now: float) -> list[Decision]:
         """The caller hung up: out of the queue, any offer withdrawn, the agent freed."""
@@ -225,6 +218,8 @@ class QueueRouter:
         if agent.call_id is not None:
             self.assigned.pop(agent.call_id, None)
             self._finish(agent.call_id)
+        for call in [c for c in self.waiting.values() if c.target_agent == agent_id]:
+            decisions.extend(self._takeover_refused(call, "agent_unavailable"))
         return decisions + self.route(now)
 
     def set_available(self, agent_id: str, available: bool, now: float) -> list[Decision]:
@@ -239,6 +234,9 @@ class QueueRouter:
         elif agent.offer is not None:
             call = self.waiting[agent.offer.call_id]
             decisions.append(self._withdraw(call, "agent_unavailable", now))
+        if not available:
+            for call in [c for c in self.waiting.values() if c.target_agent == agent_id]:
+                decisions.extend(self._takeover_refused(call, "agent_unavailable"))
         return decisions + self.route(now)
 
     def accept(self, agent_id: str, offer_id: str, now: float) -> list[Decision]:
@@ -261,7 +259,8 @@ class QueueRouter:
         call = self.waiting[agent.offer.call_id]
         self._withdraw(call, "declined", now)
         agent.missed_in_row = 0
-        return self.route(now)
+        refused = self._takeover_refused(call, "declined") if call.target_agent else []
+        return refused + self.route(now)
 
     def end_call(self, agent_id: str, call_id: str, now: float) -> list[Decision]:
         """The agent is done with their call (the gateway ends it on their word)."""
@@ -292,6 +291,9 @@ class QueueRouter:
             if now - call.enqueued_at >= call.max_wait_s:
                 if call.offer is not None:
                     decisions.append(self._withdraw(call, "given_up", now))
+                if call.from_takeover:  # back to the AI, not a goodbye
+                    decisions.extend(self._takeover_refused(call, "no_agent_available"))
+                    continue
                 del self.waiting[call.call_id]
                 self._finish(call.call_id)
                 decisions.append(
@@ -300,7 +302,9 @@ class QueueRouter:
             elif call.offer is not None and now >= call.offer.expires_at:
                 agent = self.agents.get(call.offer.agent_id)
                 decisions.append(self._withdraw(call, "timeout", now))
-                if agent is not None:
+                if call.target_agent is not None:
+                    decisions.extend(self._takeover_refused(call, "offer_timeout"))
+                elif agent is not None:
                     agent.missed_in_row += 1
                     if agent.missed_in_row >= self.limits.max_missed_offers:
                         agent.available = False
@@ -316,13 +320,14 @@ class QueueRouter:
     def route(self, now: float) -> list[Decision]:
         """Offer each waiting call without an offer, best first, to the best free agent."""
         decisions: list[Decision] = []
-        # Only free agents matter: with none, routing costs one pass over the agents.
-        free = [a for a in self.agents.values() if a.free]
+        # Only idle agents matter: with none, routing costs one pass over the agents.
+        free = [a for a in self.agents.values() if a.idle]
         if not free:
             return decisions
+        # Calls for one agent (takeovers) first, then by priority and wait.
         pending = sorted(
             (c for c in self.waiting.values() if c.offer is None),
-            key=lambda c: (-c.priority, c.enqueued_at, c.call_id),
+            key=lambda c: (c.target_agent is None, -c.priority, c.enqueued_at, c.call_id),
         )
         for call in pending:
             if not free:
@@ -364,10 +369,13 @@ class QueueRouter:
     def _best_agent_for(
         self, call: WaitingCall, free: list[AgentState], now: float
     ) -> AgentState | None:
+        if call.target_agent is not None:
+            return next((a for a in free if a.agent_id == call.target_agent), None)
         candidates = [
             a
             for a in free
-            if call.queue in a.queues
+            if a.free
+            and call.queue in a.queues
             and now - call.passed_by.get(a.agent_id, float("-inf")) >= call.offer_timeout_s
         ]
         return min(candidates, key=lambda a: (a.idle_since, a.agent_id), default=None)
@@ -385,6 +393,14 @@ class QueueRouter:
             if agent is not None:
                 agent.idle_since = now
         return WithdrawOffer(offer, reason)
+
+    def _takeover_refused(self, call: WaitingCall, reason: str) -> list[Decision]:
+        """The call's takeover failed: back to the AI, or to its queue (module docstring)."""
+        agent_id, call.target_agent = call.target_agent or "", None
+        if not call.from_takeover:
+            return [TakeoverFailed(call.call_id, call.line_id, agent_id, reason, resume_ai=False)]
+        del self.waiting[call.call_id]
+        return [TakeoverFailed(call.call_id, call.line_id, agent_id, reason)]
 
     def _free_agent(self, agent_id: str, now: float) -> None:
         agent = self.agents.get(agent_id)
