@@ -2,7 +2,9 @@
 
 It consumes ``cc.call-events.v1`` (group ``SESSION_CONSUMER_GROUP``): each event updates the
 live session registry in Redis and the call's escalation signals; what the handlers return
-(``sentiment.scored``, ``escalation.requested``, ``handoff`` commands) is published. The line
+(``sentiment.scored``, ``escalation.requested``, ``handoff`` commands) is published. It also
+reads ``cc.call-control.v1`` (group ``SESSION_CONTROL_CONSUMER_GROUP``) for supervisors'
+takeovers, which go to the agent desk. The line
 files are watched, so rule changes take effect without a restart.
 """
 
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
@@ -93,6 +96,20 @@ def create_app(settings: SessionSettings) -> FastAPI:
         dead_letters=producer,
     )
 
+    async def take_over(event: ConsumedEvent) -> None:
+        command = handlers.takeover_of(event.envelope, event.payload, now=datetime.now(UTC))
+        if command is not None:
+            await desk.take_over(event.envelope, command)
+
+    # Supervisors' takeovers reach the desk on the control topic (docs/handoff.md 4.1).
+    control_runner = ConsumerRunner(
+        settings=settings.kafka,
+        group_id=settings.control_consumer_group,
+        topics=[handlers.CALL_CONTROL_TOPIC],
+        handler=take_over,
+        dead_letters=producer,
+    )
+
     async def watch_lines() -> None:
         while True:
             await asyncio.sleep(settings.rules_reload_s)
@@ -104,14 +121,18 @@ def create_app(settings: SessionSettings) -> FastAPI:
         await producer.start()
         await desk.start()
         consuming = asyncio.create_task(runner.run(), name="session-consumer")
+        controlling = asyncio.create_task(control_runner.run(), name="session-control-consumer")
         watching = asyncio.create_task(watch_lines(), name="line-watcher")
         try:
             yield
         finally:
             watching.cancel()
             runner.stop()
+            control_runner.stop()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(consuming, settings.kafka.record_timeout_s + 15)
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(controlling, settings.kafka.record_timeout_s + 15)
             with contextlib.suppress(asyncio.CancelledError):
                 await watching
             await desk.aclose()
@@ -123,7 +144,7 @@ def create_app(settings: SessionSettings) -> FastAPI:
         return bool(await redis.ping())
 
     async def consumer_running() -> bool:
-        return runner.running and not runner.stalled
+        return all(r.running and not r.stalled for r in (runner, control_runner))
 
     app = FastAPI(title="Switchboard session", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
@@ -132,6 +153,7 @@ def create_app(settings: SessionSettings) -> FastAPI:
     app.state.line_book = book
     app.state.deps = deps
     app.state.runner = runner
+    app.state.control_runner = control_runner
     app.state.desk = desk
     app.state.call_log = call_log
     app.state.models = models

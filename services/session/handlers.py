@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from prometheus_client import Counter
 
@@ -41,6 +42,9 @@ ESCALATIONS = Counter(
 
 CALL_EVENTS_TOPIC = "cc.call-events.v1"
 CALL_CONTROL_TOPIC = "cc.call-control.v1"
+# A takeover read this long after it was issued is stale (a new consumer group replaying the
+# topic, a long outage): the supervisor has moved on, so it is skipped rather than offered.
+MAX_TAKEOVER_AGE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -153,3 +157,16 @@ async def _put(entry: LiveSession, deps: SessionDeps) -> None:
         await deps.registry.put(entry)
     except Exception as exc:
         raise DependencyUnavailableError("session registry (Redis) unavailable") from exc
+
+
+def takeover_of(envelope: Envelope, payload: EventPayload, *, now: datetime) -> Handoff | None:
+    """The supervisor's takeover a ``cc.call-control.v1`` record carries, if it is one: a
+    ``handoff`` naming a desk agent that no rule of ours issued, and not stale."""
+    if not isinstance(payload, Handoff) or payload.agent_id is None:
+        return None
+    if payload.issued_by.startswith("rule:"):
+        return None
+    if now - envelope.occurred_at > MAX_TAKEOVER_AGE:
+        log.warning("stale takeover skipped", extra={"call_id": envelope.call_id})
+        return None
+    return payload

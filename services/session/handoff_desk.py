@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from services.session.desk_connection import DeskConnection
 from services.session.domain.agents import AgentConfig, AgentDirectory
+from services.session.domain.registry import LiveSession
 from services.session.domain.routing import (
     AgentSetUnavailable,
     AssignCall,
@@ -31,6 +32,7 @@ from services.session.domain.routing import (
     OfferCall,
     QueueRouter,
     RoutingLimits,
+    TakeoverFailed,
     WaitingCall,
     WithdrawOffer,
 )
@@ -41,8 +43,10 @@ from shared.events import (
     EscalationAssigned,
     EscalationRequested,
     EventPayload,
+    Handoff,
     HandoffFailed,
     Hangup,
+    ResumeAgent,
     ToolExecute,
     new_event,
 )
@@ -60,6 +64,9 @@ MAX_TEXT_CHARS = 2_000
 # How long the tools service has to open the callback ticket.
 CALLBACK_DEADLINE_S = 30.0
 ISSUER = "session:handoff-desk"
+# A takeover is a supervisor's own request: it outranks every rule's priority.
+TAKEOVER_PRIORITY = 100
+TAKEOVER_REASON = "taken over by a supervisor"
 
 
 @dataclass(frozen=True)
@@ -168,14 +175,56 @@ class HandoffDesk:
             return
         await self._carry_out(self.router.enqueue(call, now))
 
-    async def _gateway_url_of(self, call_id: str) -> str:
+    async def take_over(self, envelope: Envelope, command: Handoff) -> None:
+        """A supervisor's takeover (a ``handoff`` naming ``agent_id``): the call is offered to
+        that desk agent alone; if they cannot take it, the AI goes on (docs/handoff.md 4.1)."""
+        if command.agent_id is None:
+            return
+        call_id, line_id = envelope.call_id, envelope.line_id
+        session = await self._session_of(call_id)
+        if session is not None and session.state == "ended":
+            log.warning("takeover of a call that has ended", extra={"call_id": call_id})
+            return
+        if session is None or not session.gateway_url:
+            # No gateway to bridge to: the caller is not kept on hold for nothing.
+            failed = TakeoverFailed(call_id, line_id, command.agent_id, "no_gateway_url")
+            await self._carry_out([failed])
+            return
+        line = self.lines.get(line_id)
+        handoff = line.handoff if line is not None else HandoffSettings()
+        now = self._clock.monotonic()
+        call = WaitingCall(
+            call_id=call_id,
+            line_id=line_id,
+            queue=command.queue,
+            priority=TAKEOVER_PRIORITY,
+            enqueued_at=now,
+            max_wait_s=handoff.max_wait_s,
+            offer_timeout_s=handoff.offer_timeout_s,
+            reasons=(TAKEOVER_REASON,),
+            gateway_url=session.gateway_url.rstrip("/"),
+        )
+        log.info(
+            "call taken over",
+            extra={
+                "call_id": call_id,
+                "agent_id": command.agent_id,
+                "issued_by": command.issued_by,
+            },
+        )
+        await self._carry_out(self.router.take_over(call, command.agent_id, now))
+
+    async def _session_of(self, call_id: str) -> LiveSession | None:
         if self._registry is None:
-            return ""
+            return None
         try:
-            session = await self._registry.get(call_id)
+            return await self._registry.get(call_id)
         except Exception:
             log.warning("session registry unavailable for a handoff", extra={"call_id": call_id})
-            return ""
+            return None
+
+    async def _gateway_url_of(self, call_id: str) -> str:
+        session = await self._session_of(call_id)
         return session.gateway_url if session is not None else ""
 
     async def caller_left(self, call_id: str) -> None:
@@ -280,6 +329,8 @@ class HandoffDesk:
                     decision.agent_id,
                     {"type": "call.ended", "call_id": decision.call_id, "reason": decision.reason},
                 )
+            elif isinstance(decision, TakeoverFailed):
+                self._takeover_failed(decision)
 
     async def _offer(self, decision: OfferCall) -> None:
         offer = decision.offer
@@ -376,6 +427,19 @@ class HandoffDesk:
         )
         self._publish(self._topics.tool_requests, callback, call_id, line_id)
         log.info("handoff given up", extra={"call_id": call_id, "reason": decision.reason})
+
+    def _takeover_failed(self, decision: TakeoverFailed) -> None:
+        call_id, line_id = decision.call_id, decision.line_id
+        log.info(
+            "takeover failed",
+            extra={"call_id": call_id, "agent_id": decision.agent_id, "reason": decision.reason},
+        )
+        if decision.resume_ai:  # else the call still waits for its queue, on hold
+            failed = HandoffFailed(reason=decision.reason)
+            self._publish(self._topics.call_events, failed, call_id, line_id)
+            self._publish(
+                self._topics.call_control, ResumeAgent(issued_by=ISSUER), call_id, line_id
+            )
 
     def _publish(self, topic: str, payload: EventPayload, call_id: str, line_id: str) -> None:
         envelope = new_event(

@@ -26,6 +26,11 @@ class SessionSettings(BaseSettings):
         "session-1", max_length=100, validation_alias=AliasChoices("SESSION_ID")
     )
     consumer_group: str = Field("session", validation_alias=AliasChoices("SESSION_CONSUMER_GROUP"))
+    # The group reading cc.call-control.v1 for supervisors' takeovers (its own offsets);
+    # default ``<consumer_group>-control``.
+    control_consumer_group_name: str | None = Field(
+        None, min_length=1, validation_alias=AliasChoices("SESSION_CONTROL_CONSUMER_GROUP")
+    )
     # Where the support lines (and so the escalation rules) are configured.
     lines_dir: Path = Field(DEFAULT_LINES_DIR, validation_alias=AliasChoices("LINES_DIR"))
     # How often the line files are checked for changes (rules reload without a restart).
@@ -53,3 +58,7 @@ class SessionSettings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    @property
+    def control_consumer_group(self) -> str:
+        return self.control_consumer_group_name or f"{self.consumer_group}-control"

@@ -117,3 +117,24 @@ async def test_its_own_facts_coming_back_are_skipped() -> None:
     mine = new_event(fact, call_id="sess_1", line_id="demo", source="session-1")
     assert await handle_call_event(mine, fact, deps) == []
     assert registry.gets == 0
+
+
+def test_only_a_fresh_handoff_naming_an_agent_and_not_from_a_rule_is_a_takeover() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from services.session.handlers import takeover_of
+    from shared.events import Handoff, Hangup, new_event
+
+    now = datetime.now(UTC)
+
+    def read(payload: Any, *, age_s: float = 1.0) -> Any:
+        at = now - timedelta(seconds=age_s)
+        envelope = new_event(payload, call_id="c1", source="analytics", occurred_at=at)
+        return takeover_of(envelope, payload, now=now)
+
+    taken = Handoff(issued_by="supervisor:0123456789ab", queue="q", agent_id="sup")
+    assert read(taken) == taken
+    assert read(taken, age_s=61) is None  # stale: a replay, the supervisor has moved on
+    assert read(taken.model_copy(update={"issued_by": "rule:asked"})) is None
+    assert read(Handoff(issued_by="supervisor:0123456789ab", queue="q")) is None
+    assert read(Hangup(issued_by="supervisor:0123456789ab")) is None
