@@ -246,6 +246,11 @@ async def test_handoff_holds_the_call_and_refusals_are_audited_without_caller_te
     assert "secret" not in refused.detail and conn.session.whispers == []
     again = send(Handoff(issued_by="rule:r1", queue="billing"))
     assert not again.ok and again.detail == "the call is already handed off"
+    # A supervisor taking over the held call: accepted, the caller goes on holding, unannounced.
+    heard = len(conn.sent)
+    takeover = Handoff(issued_by="supervisor:k", queue="billing", say="Hold on.", agent_id="sup")
+    assert send(takeover).ok and conn.states()[-1] == "on_hold"
+    assert not [f for f in conn.sent[heard:] if f["type"] == "transcript.agent"]
     assert send(ResumeAgent(issued_by="supervisor:k")).ok
     assert not conn.session.paused and conn.states()[-1] == "listening"
     assert send(PauseAgent(issued_by="supervisor:k")).ok and conn.session.paused

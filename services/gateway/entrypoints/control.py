@@ -189,6 +189,10 @@ class CallControl:
         return None
 
     def _handoff(self, command: Handoff) -> str | None:
+        if self.status.hold == "on_hold" and command.agent_id is not None:
+            # A supervisor's takeover of a call already waiting: the desk now offers it to them
+            # alone; the caller goes on holding (same hold message, same bound).
+            return None
         if self.status.hold is not None:
             return "the call is already handed off"
         session = self.conn.session
