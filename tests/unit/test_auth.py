@@ -138,3 +138,12 @@ def test_a_supervisor_may_read_what_an_analyst_may_but_not_the_reverse() -> None
     assert not ring.allows("ana", "supervisor")
     assert not ring.allows("sup", "admin")
     assert not ring.allows("sup", "gateway")
+
+
+def test_a_key_fingerprint_is_the_start_of_its_configured_hash_and_not_the_key() -> None:
+    from shared.auth import hash_key, key_fingerprint, new_key
+
+    key = new_key("supervisor")
+    fingerprint = key_fingerprint(key)
+    assert len(fingerprint) == 12 and hash_key(key).startswith(f"sha256:{fingerprint}")
+    assert fingerprint not in key and key_fingerprint(new_key("supervisor")) != fingerprint
