@@ -14,7 +14,7 @@ from services.analytics.adapters.postgres_call_log import PostgresCallLog, creat
 from services.analytics.adapters.postgres_queries import PostgresCallQueries
 from services.analytics.adapters.postgres_stats import PostgresStats
 from services.analytics.domain.call_log import CallerMemory
-from services.analytics.entrypoints import http
+from services.analytics.entrypoints import dashboard, http
 from services.analytics.handlers import handle_call_events
 from services.analytics.settings import AnalyticsSettings
 from shared.auth import KeyRing
@@ -29,7 +29,7 @@ CALL_EVENTS_TOPIC = "cc.call-events.v1"
 
 
 def create_app(settings: AnalyticsSettings) -> FastAPI:
-    """The analytics app: call-log consumer, analyst API, health."""
+    """The analytics app: call-log consumer, analyst API, supervisor dashboard page, health."""
     engine = create_engine(settings.postgres, settings.db_schema)
     call_log = PostgresCallLog(engine, settings.db_schema)
     lines = load_lines(settings.lines_dir)
@@ -84,4 +84,5 @@ def create_app(settings: AnalyticsSettings) -> FastAPI:
     install_keyring(app, KeyRing.from_spec(settings.auth.key_hashes))
     app.include_router(health_router({"postgres": call_log.ping, "kafka": consumer_running}))
     app.include_router(http.router)
+    app.include_router(dashboard.router)
     return app
