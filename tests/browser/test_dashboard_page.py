@@ -55,11 +55,12 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 def watch_console(page: Page) -> list[str]:
-    """Console errors and uncaught exceptions, except the refusals the sign-in expects."""
+    """Console errors and uncaught exceptions, except the refused API requests the test asks for
+    (Chromium logs each non-2xx answer to fetch as an error)."""
     errors: list[str] = []
 
     def on_console(message: Any) -> None:
-        if message.type == "error" and "/v1/live/whoami" not in message.location.get("url", ""):
+        if message.type == "error" and "/v1/live/" not in message.location.get("url", ""):
             errors.append(f"{message.text} at {message.location}")
 
     page.on("console", on_console)
@@ -283,3 +284,111 @@ async def test_the_live_view_renders_a_hundred_calls_in_place_and_one_call_in_fu
     assert await page.locator("#tools li").count() == 1  # replaced by its id, not added
     await page.screenshot(path=str(ARTIFACTS / "dashboard-call.png"), full_page=True)
     assert errors == []
+
+
+async def test_the_controls_send_the_key_in_a_header_and_show_each_answer(
+    page_server: str, browser: Browser
+) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = watch_console(page)
+    feed = ScriptedFeed([call_row(n) for n in range(3)])
+    await page.route_web_socket("**/v1/live/ws", feed.handle)
+    await whoami_says(page, {"roles": ["supervisor"], "live": True}, [])
+    posts: list[tuple[str, str, Any]] = []
+    answers = {"whisper": (202, {"command_id": "cmd-1"}), "takeover": (404, {"detail": "x"})}
+
+    async def control(route: Route) -> None:
+        command = route.request.url.rsplit("/", 1)[-1]
+        auth = route.request.headers.get("authorization", "")
+        posts.append((command, auth, route.request.post_data_json))
+        status, body = answers.get(command, (503, {"detail": "broker unreachable"}))
+        await route.fulfill(status=status, json=body)
+
+    await page.route("**/v1/live/calls/*/*", control)
+    await sign_in(page, page_server, "sb_supervisor_k2")
+    await page.click("tr[data-call-id=call-001]")
+    await page.wait_for_selector("#call:not([hidden]) #transcript li")
+
+    await page.fill("#whisper-text", "offer the refund now")
+    await page.click("#whisper-send")
+    await page.wait_for_selector("#control-status:has-text('whisper sent (command cmd-1)')")
+    await page.click("#takeover")
+    await page.fill("#takeover-agent", "alice")
+    await page.click("#takeover-form button[type=submit]")
+    await page.wait_for_selector("#control-status.error:has-text('no longer live')")
+    await page.click("#end-call")
+    await page.click("#end-form button[data-close]")  # cancelled: nothing is sent
+    await page.click("#end-call")
+    await page.fill("#end-say", "goodbye")
+    await page.click("#end-form button[type=submit]")
+    await page.wait_for_selector("#control-status.error:has-text('message bus is unreachable')")
+    bearer = "Bearer sb_supervisor_k2"
+    assert posts == [
+        ("whisper", bearer, {"text": "offer the refund now"}),
+        ("takeover", bearer, {"agent_id": "alice"}),
+        ("end", bearer, {"say": "goodbye"}),
+    ]
+
+    # The call ends: no more controls. The feed drops: the page reconnects, resyncs, re-watches.
+    feed.send({"type": "calls", "upserts": [call_row(1, ended=True, state="ended")], "removed": []})
+    await page.wait_for_selector("#whisper-send:disabled")
+    assert await page.is_disabled("#end-call") and await page.is_disabled("#takeover")
+    await feed.sockets[-1].close(code=1011, reason="restart")
+    await page.wait_for_function("() => window.dashboardState.snapshots === 2", timeout=5_000)
+    watches = [m for m in feed.received if m == {"type": "watch", "call_id": "call-001"}]
+    assert len(feed.sockets) == 2 and len(watches) == 2
+
+    await page.click("#sign-out")
+    await page.wait_for_selector("#sign-in-form")
+    assert await page.evaluate("sessionStorage.getItem('switchboard.supervisorKey')") is None
+    assert await page.is_hidden("#live")
+    assert errors == []
+
+
+async def test_an_analyst_key_gets_no_live_view_and_a_refused_socket_signs_out(
+    page_server: str, browser: Browser
+) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    errors = watch_console(page)
+    feed = ScriptedFeed([])
+    await page.route_web_socket("**/v1/live/ws", feed.handle)
+    await whoami_says(page, {"roles": ["analyst"], "live": False}, [])
+    await sign_in(page, page_server, "sb_analyst_k3")
+    await page.wait_for_selector("#no-live:has-text('This key has no live view')")
+    assert await page.is_hidden("#live") and await page.is_hidden("#sign-in")
+    assert await page.is_visible("#sign-out")
+    await page.screenshot(path=str(ARTIFACTS / "dashboard-analyst.png"), full_page=True)
+    assert feed.sockets == []  # nothing live was even asked for
+
+    # whoami let the key in but the live feed refuses it (revoked since): back to the sign-in.
+    await page.unroute(WHOAMI)
+    await whoami_says(page, {"roles": ["supervisor"], "live": True}, [])
+    feed.on_message = lambda ws, text: feed.received.append(json.loads(text))  # type: ignore[method-assign]
+    await page.click("#sign-out")
+    await sign_in(page, page_server, "sb_supervisor_revoked")
+    await page.wait_for_function("() => window.dashboardState.connection === 'connecting'")
+    deadline = time.monotonic() + 5
+    while not feed.received:
+        assert time.monotonic() < deadline, "the page sent no auth message"
+        await asyncio.sleep(0.05)
+    await feed.sockets[-1].close(code=1008, reason="unauthorized")
+    await page.wait_for_selector("#sign-in-error:has-text('not accepted')")
+    assert len(feed.sockets) == 1  # refused: no reconnecting with the same key
+    assert errors == []
+
+
+async def test_without_the_vendor_file_the_page_says_charts_are_unavailable_and_works(
+    page_server: str, browser: Browser
+) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    await page.route("**/vendor/*", lambda route: route.fulfill(status=404, body="not found"))
+    feed = ScriptedFeed([call_row(n) for n in range(5)])
+    await page.route_web_socket("**/v1/live/ws", feed.handle)
+    await whoami_says(page, {"roles": ["supervisor"], "live": True}, [])
+    await sign_in(page, page_server, "sb_supervisor_k4")
+    await page.wait_for_function("() => window.dashboardState.rows === 5", timeout=5_000)
+    assert (
+        await page.inner_text("#kpi-chart")
+        == "charts unavailable (run make vendor to install uPlot)"
+    )
+    assert await page.inner_text(".tile-calls .value") == "240"
