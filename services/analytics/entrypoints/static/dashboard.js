@@ -229,6 +229,7 @@ document.documentElement.classList.toggle("large", largeText.checked);
 largeText.addEventListener("change", () => {
   document.documentElement.classList.toggle("large", largeText.checked);
   localStorage.setItem(LARGE_TEXT_STORE, largeText.checked ? "1" : "0");
+  kpis.restyle();
 });
 
 document.addEventListener("keydown", (e) => {

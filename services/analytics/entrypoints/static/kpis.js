@@ -12,7 +12,6 @@ const TILES = [
   ["v2v_p95_ms", "Voice-to-voice p95", (k) => formatMs(k.v2v_p95_ms)],
   ["tool_error_rate", "Tool error rate", (k) => formatPercent(k.tool_error_rate)],
 ];
-const CHART_HEIGHT = 180;
 const MAX_POINTS = 240;  // the server sends 60 one-minute points; more are cut to the newest
 
 export class Kpis {
@@ -21,6 +20,8 @@ export class Kpis {
     this.chartArea = $("kpi-chart");
     this.values = {};
     this.chart = null;
+    this.lastSeries = null;
+    this.resizing = false;  // one ResizeObserver, whichever chart is current
     this.chartsAvailable = typeof window.uPlot === "function";
     for (const [name, label] of TILES) {
       const tile = el("div", `tile tile-${name}`);
@@ -40,7 +41,16 @@ export class Kpis {
     if (this.chartsAvailable) this.drawChart(kpis.series || []);
   }
 
+  /** The text size changed (Large text): the axes are drawn on a canvas, so draw anew. */
+  restyle() {
+    if (!this.chart) return;
+    this.chart.destroy();
+    this.chart = null;
+    this.drawChart(this.lastSeries || []);
+  }
+
   drawChart(series) {
+    this.lastSeries = series;
     const points = series.slice(-MAX_POINTS);
     const data = [
       points.map((p) => Math.floor(Date.parse(p.minute) / 1000)),
@@ -50,19 +60,24 @@ export class Kpis {
     if (this.chart) { this.chart.setData(data); return; }
     const width = Math.max(240, this.chartArea.clientWidth);
     this.chart = new window.uPlot(chartOptions(width), data, this.chartArea);
+    if (this.resizing) return;
+    this.resizing = true;
     if (window.ResizeObserver) {
       new ResizeObserver(() => {
         const w = Math.max(240, this.chartArea.clientWidth);
-        if (this.chart && Math.abs(w - this.chart.width) > 2) this.chart.setSize({ width: w, height: CHART_HEIGHT });
+        if (this.chart && Math.abs(w - this.chart.width) > 2) this.chart.setSize({ width: w, height: this.chart.height });
       }).observe(this.chartArea);
     }
   }
 }
 
 function chartOptions(width) {
+  const px = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+  const font = `${Math.round(px * 0.8)}px system-ui, sans-serif`;
+  const axis = { font, labelFont: `bold ${font}`, size: Math.round(px * 3) };
   return {
     width,
-    height: CHART_HEIGHT,
+    height: Math.round(px * 11),
     legend: { show: true },
     cursor: { drag: { x: false, y: false } },
     scales: {
@@ -76,9 +91,9 @@ function chartOptions(width) {
       { label: "Voice-to-voice p95 (ms)", scale: "ms", stroke: "#bf3989", width: 2, spanGaps: false },
     ],
     axes: [
-      {},
-      { scale: "calls", label: "calls" },
-      { scale: "ms", side: 1, label: "ms", grid: { show: false } },
+      { font },
+      { ...axis, scale: "calls", label: "calls" },
+      { ...axis, scale: "ms", side: 1, label: "ms", grid: { show: false } },
     ],
   };
 }
