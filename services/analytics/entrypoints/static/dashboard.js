@@ -44,6 +44,7 @@ const controls = new Controls({ getKey: () => sessionStorage.getItem(KEY_STORE) 
 Object.defineProperties(state, {
   rows: { get: () => table.rows.size, enumerable: true },
   tableFlushes: { get: () => table.flushes, enumerable: true },
+  tableFlushMs: { get: () => table.flushMs, enumerable: true },
   alerts: { get: () => alerts.count(), enumerable: true },
   items: { get: () => view.items.size, enumerable: true },
   lastControl: { get: () => controls.lastResult, enumerable: true },
