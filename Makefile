@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # portable AVX2 build runs on x86-64 CPUs since Haswell. pip caches the wheel after one build.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: up down logs status test test-fast lint typecheck format bench eval eval-redaction eval-escalation schemas system-deps clean seed
+.PHONY: up down logs status test test-fast lint typecheck format bench eval eval-redaction eval-escalation schemas system-deps clean seed vendor
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,21 @@ $(STAMP): pyproject.toml
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet -e '.[dev,llm]'
 	@touch $(STAMP)
 
+# The dashboard's browser libraries (uPlot), pinned in package-lock.json, copied next to the page
+# that serves them (git-ignored). A file target: `npm ci` runs again only when the lock changes.
+VENDOR := services/analytics/entrypoints/static/vendor
+UPLOT := $(VENDOR)/uPlot.iife.min.js
+$(UPLOT): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(VENDOR)
+	cp node_modules/uplot/dist/uPlot.min.css node_modules/uplot/dist/uPlot.iife.min.js $(VENDOR)/
+	@touch $(UPLOT)
+
+## vendor: install the dashboard's browser libraries (`make up` and `make test` do it)
+vendor: $(UPLOT)
+
 ## up: start the whole platform on this machine; returns once every part answers its health check
-up: $(STAMP)
+up: $(STAMP) $(UPLOT)
 	@$(PY) -m infra.localstack up
 
 ## seed: (re)load the CRM's deterministic demo data (replaces what it holds; `make up` seeds
@@ -62,7 +75,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 ## test: lint, then unit, contract, integration and e2e tests against real infrastructure
-test: $(STAMP) system-deps lint
+test: $(STAMP) $(UPLOT) system-deps lint
 	$(PY) -m pytest -p no:cacheprovider -ra
 
 ## test-fast: unit and contract tests only (no infrastructure)

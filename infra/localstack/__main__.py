@@ -133,7 +133,7 @@ def _print_summary(specs: list[ServiceSpec]) -> None:
         ("API docs", "  ".join(f"{base}:{port[n]}/docs" for n in DOCS)),
         ("softphone page", f"{base}:{port['gateway']}/  (paste GATEWAY_KEY)"),
         ("agent desk", f"{base}:{port['session']}/desk  (paste DESK_KEY)"),
-        ("dashboard", f"{base}:{port['analytics']}/dashboard  (not built yet)"),
+        ("dashboard", f"{base}:{port['analytics']}/dashboard  (paste SUPERVISOR_KEY)"),
         (
             "dialogue model",
             f"{base}:{port['llm']}/v1  (embedded, OpenAI-compatible)"

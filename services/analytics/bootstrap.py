@@ -15,7 +15,7 @@ from services.analytics.adapters.postgres_live_calls import PostgresLiveCalls
 from services.analytics.adapters.postgres_queries import PostgresCallQueries
 from services.analytics.adapters.postgres_stats import PostgresStats
 from services.analytics.domain.call_log import CallerMemory
-from services.analytics.entrypoints import http, live_control
+from services.analytics.entrypoints import dashboard, http, live_control
 from services.analytics.handlers import handle_call_events
 from services.analytics.settings import AnalyticsSettings
 from shared.auth import KeyRing
@@ -30,7 +30,7 @@ CALL_EVENTS_TOPIC = "cc.call-events.v1"
 
 
 def create_app(settings: AnalyticsSettings) -> FastAPI:
-    """The analytics app: call-log consumer, analyst API, supervisors' controls, health."""
+    """The analytics app: call-log consumer, analyst API, supervisor dashboard, health."""
     engine = create_engine(settings.postgres, settings.db_schema)
     call_log = PostgresCallLog(engine, settings.db_schema)
     lines = load_lines(settings.lines_dir)
@@ -99,4 +99,5 @@ def create_app(settings: AnalyticsSettings) -> FastAPI:
     app.include_router(health_router({"postgres": call_log.ping, "kafka": consumer_running}))
     app.include_router(http.router)
     app.include_router(live_control.router)
+    app.include_router(dashboard.router)
     return app
