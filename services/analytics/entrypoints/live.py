@@ -57,7 +57,10 @@ async def whoami(
 async def live_ws(websocket: WebSocket) -> None:
     hub: LiveHub | None = getattr(websocket.app.state, "live_hub", None)
     await websocket.accept()
-    if hub is None or not hub.reserve():
+    if hub is None:
+        await websocket.close(TRY_AGAIN_LATER, "live feed disabled")
+        return
+    if not hub.reserve():
         await websocket.close(TRY_AGAIN_LATER, "too many dashboard clients")
         return
     try:
