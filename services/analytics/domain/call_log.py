@@ -67,6 +67,15 @@ SAFE_FIELDS = frozenset(
         "started_ms",
         "ended_ms",
         "attempts",
+        # Enums and identifiers of state, DTMF, control and escalation events (a DTMF digit is
+        # one key: a number typed key by key is never in one event).
+        "state",
+        "digit",
+        "command",
+        "command_id",
+        "issued_by",
+        "priority",
+        "rules_version",
     }
 )
 
