@@ -29,10 +29,12 @@ class PostgresLiveQueries:
     ) -> list[tuple[Envelope, dict[str, Any]]]:
         """The stored (redacted) events of the calls started since ``since`` and not ended (the
         ``limit`` most recent), oldest event first."""
+        # By the first event (``ix_calls_seen``): a call's first event is its start, or within
+        # moments of it when events arrive out of order.
         open_ids = (
             sa.select(calls.c.call_id)
-            .where(calls.c.started_at >= since, calls.c.ended_at.is_(None))
-            .order_by(calls.c.started_at.desc())
+            .where(calls.c.first_seen_at >= since, calls.c.ended_at.is_(None))
+            .order_by(calls.c.first_seen_at.desc())
             .limit(limit)
         )
         query = (
