@@ -191,7 +191,10 @@ class LiveHub:
 
     async def run_batches(self) -> None:
         while True:
-            self.flush()
+            try:
+                self.flush()
+            except Exception:
+                log.warning("live batch not sent", exc_info=True)  # a bug: the next tick retries
             await asyncio.sleep(BATCH_S)
 
     async def run_kpis(self) -> None:

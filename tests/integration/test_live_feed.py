@@ -22,7 +22,8 @@ import asyncpg
 import pytest
 import websockets
 
-from infra.localstack.infrastructure import Infrastructure, free_port
+from infra.localstack.infrastructure import Infrastructure, TansuBroker, free_port
+from services.analytics.adapters.kafka_live_feed import KafkaLiveFeed
 from shared.events import (
     CallStarted,
     EscalationRequested,
@@ -34,7 +35,7 @@ from shared.kafka.producer import BufferedProducer
 from shared.kafka.topics import ensure_topics, load_topic_specs
 from shared.settings import KafkaSettings
 from tests.conftest import Keys, drop_schema
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, http_status
 from tests.support.waiting import wait_until
 
 EMAIL = "rosalind.ferreira@example.org"
@@ -49,6 +50,8 @@ class Live:
     kafka: KafkaSettings
     dsn: str
     schema: str
+    env: dict[str, str]
+    log_dir: Path
 
     @property
     def ws_url(self) -> str:
@@ -89,12 +92,15 @@ async def live(
     producer = BufferedProducer(kafka, client_id="live-test")
     await producer.start()
     dsn = infra.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    live = Live(_start(env, tmp_path_factory.mktemp("logs")), producer, kafka, dsn, schema)
+    log_dir = tmp_path_factory.mktemp("logs")
+    live = Live(_start(env, log_dir), producer, kafka, dsn, schema, env, log_dir)
     try:
         await _feed_is_live(live, keys.supervisor)
         yield live
     finally:
-        live.analytics.stop()
+        # SIGKILL: the restarted process may still be joining its consumer group, which a
+        # graceful stop would wait out (the restart test stops the first one gracefully).
+        live.analytics.kill()
         await producer.close()
         await drop_schema(infra.database_url, schema)
 
@@ -220,6 +226,10 @@ async def test_keys_and_frames_are_checked(live: Live, keys: Keys) -> None:
     assert _whoami(live, None)[0] == 401
 
 
+def _answers(live: Live) -> bool:
+    return http_status(f"{live.analytics.url}/healthz") == 200
+
+
 async def _stored(live: Live, call_id: str) -> bool:
     conn = await asyncpg.connect(live.dsn, timeout=5)
     try:
@@ -243,7 +253,10 @@ async def test_a_restarted_process_still_shows_the_open_calls(live: Live, keys: 
     live.publish(call_id, TranscriptUser(item_id="i1", text=f"write to {EMAIL}"))
     assert await wait_until(lambda: _stored(live, call_id), 30, interval_s=0.3)
     live.analytics.stop()
-    live.analytics = _start(live.analytics.env, live.analytics.log_dir)
+    # Not /readyz: that waits for the call-log consumer to rejoin its group, which the live
+    # view does not need. The app answers once its start-up (the bootstrap) is done.
+    live.analytics = ServiceProcess("analytics", free_port(), live.env, live.log_dir).start()
+    assert await wait_until(lambda: _answers(live), 60, interval_s=0.2), live.analytics.log_tail()
     async with _signed_in(live, keys.supervisor) as ws:
         rows = {r["call_id"]: r for r in ws.snapshot["calls"]}
         assert call_id in rows and rows[call_id]["turns"] == 1
@@ -251,3 +264,46 @@ async def test_a_restarted_process_still_shows_the_open_calls(live: Live, keys: 
         timeline = await _next(ws, lambda m: m["type"] == "call", timeout_s=5)
         (item,) = [i for i in timeline["items"] if i["kind"] == "user"]
         assert "rosalind" not in item["text"].lower()
+
+
+async def test_the_feed_waits_for_a_broker_that_is_away_and_reads_once_it_is_back(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    kafka = KafkaSettings(
+        KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{port}",
+        KAFKA_TOPIC_PREFIX=f"o{uuid.uuid4().hex[:8]}.",
+        KAFKA_REQUEST_TIMEOUT_S=1.0,
+    )
+    seen: list[str] = []
+
+    async def show(events: list[tuple[Any, Any]]) -> None:
+        seen.extend(envelope.call_id for envelope, _ in events)
+
+    feed = KafkaLiveFeed(kafka, "cc.call-events.v1", show)
+    running = asyncio.create_task(feed.run())
+    broker = TansuBroker(port=port, log_path=tmp_path / "tansu.log")
+    try:
+        await asyncio.sleep(2)
+        assert not running.done() and not feed.running  # no broker: retrying, not raising
+        broker.start()
+        await ensure_topics(kafka, load_topic_specs())
+        assert await wait_until(lambda: feed.running, 20)
+        producer = BufferedProducer(kafka, client_id="outage-test")
+        await producer.start()
+        try:
+            call_id = "sess_after_outage"
+            topic = kafka.topic("cc.call-events.v1")
+            deadline = time.monotonic() + 20
+            # The feed reads from the newest offset: publish until one lands after it attached.
+            while call_id not in seen and time.monotonic() < deadline:
+                started = CallStarted(channel="text", line_id="x")
+                assert producer.publish(topic, new_event(started, call_id=call_id, source="t"))
+                await asyncio.sleep(1)
+            assert call_id in seen
+        finally:
+            await producer.close()
+    finally:
+        feed.stop()
+        await asyncio.wait_for(running, 15)
+        broker.stop()

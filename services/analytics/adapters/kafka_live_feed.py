@@ -67,6 +67,10 @@ class KafkaLiveFeed:
             except (KafkaError, OSError, TimeoutError):
                 attempt += 1
                 log.warning("live feed lost the broker; reconnecting", extra={"attempt": attempt})
+            except Exception:
+                # Anything else is a bug, not a reason to leave the dashboard dark: start over.
+                attempt += 1
+                log.warning("live feed failed; restarting", exc_info=True)
             finally:
                 self.running = False
                 with contextlib.suppress(KafkaError, OSError, TimeoutError):
