@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from services.analytics.domain.call_log import CallerMemory, CallLogChange, change_for
+from services.analytics.domain.call_log import (
+    CallerMemory,
+    CallLogChange,
+    change_for,
+    redact_event,
+)
 from services.analytics.ports import CallLog, Redactor
+from shared.events import Envelope, EventPayload
 from shared.kafka.consumer import ConsumedEvent
 
 
@@ -33,3 +40,18 @@ async def handle_call_events(
     """
     changes = await asyncio.to_thread(redact_batch, events, redactor=redactor, memory=memory)
     return await call_log.apply_many(changes)
+
+
+def redact_live_batch(
+    events: list[tuple[Envelope, EventPayload]], *, redactor: Redactor, memory: CallerMemory
+) -> list[tuple[Envelope, dict[str, Any]]]:
+    """The live feed's events with their payloads redacted as the call log redacts them (CPU
+    work: the caller runs it in a worker thread)."""
+    redacted = []
+    for envelope, payload in events:
+        previous = memory.previous(envelope.call_id)
+        redacted.append(
+            (envelope, redact_event(payload, redactor=redactor, previous_user_text=previous))
+        )
+        memory.observe(envelope, payload)
+    return redacted

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from services.analytics.domain.call_log import CallLogChange
+    from services.analytics.domain.live_kpis import KpiInputs
     from services.analytics.domain.queries import CallFilter, Page
     from services.analytics.domain.stats import DailyRow
+    from shared.events import Envelope
     from shared.redaction import Redaction
 
 
@@ -79,4 +81,18 @@ class LiveCalls(Protocol):
         In memory, so it never waits. Raises ``DependencyUnavailableError`` when what it knows
         is too old to answer.
         """
+        ...
+
+
+class LiveQueries(Protocol):
+    """What the live dashboard reads from the call log."""
+
+    async def open_calls(
+        self, since: datetime, *, limit: int
+    ) -> list[tuple[Envelope, dict[str, Any]]]:
+        """The stored, redacted events of the calls started since ``since`` and not ended."""
+        ...
+
+    async def kpi_inputs(self, since: datetime) -> KpiInputs:
+        """The call log's figures since ``since``, totals and per minute."""
         ...

@@ -45,6 +45,14 @@ class AnalyticsSettings(BaseSettings):
     # Largest page the list endpoint returns.
     max_page_size: int = Field(500, ge=1, le=10_000)
 
+    # The supervisor dashboard's live feed (docs/dashboard.md): a Kafka consumer and an
+    # in-memory board in each process. Off: no consumer, the WebSocket closes 1013.
+    live_enabled: bool = Field(True, validation_alias=AliasChoices("ANALYTICS_LIVE_ENABLED"))
+    # Open calls loaded from the call log at start: those started within this many hours.
+    live_bootstrap_hours: float = Field(
+        4.0, gt=0, le=48, validation_alias=AliasChoices("ANALYTICS_LIVE_BOOTSTRAP_HOURS")
+    )
+
     http: HttpSettings = Field(default_factory=HttpSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)

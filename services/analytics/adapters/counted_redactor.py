@@ -20,8 +20,12 @@ _NAME_TYPES = frozenset({"PERSON"})
 class CountedRedactor:
     """Wraps a ``Redactor``; the entity types found (never the text) go to metrics."""
 
-    def __init__(self, inner: Redactor, keep_terms: Iterable[str] = ()) -> None:
+    def __init__(
+        self, inner: Redactor, keep_terms: Iterable[str] = (), *, counted: bool = True
+    ) -> None:
         self._inner = inner
+        # The live feed redacts the same events again: uncounted, so the metric counts each once.
+        self._counted = counted
         terms = sorted({t.strip() for t in keep_terms if t.strip()}, key=len, reverse=True)
         self._keep = (
             re.compile("|".join(rf"\b{re.escape(t)}\b" for t in terms), re.IGNORECASE)
@@ -34,9 +38,10 @@ class CountedRedactor:
         result = self._inner.redact(text, previous=previous)
         if self._keep is not None and result.entities:
             result = self._spare_keep_terms(text, result)
-        REDACTION_SECONDS.observe(time.perf_counter() - started)
-        for entity in result.entities:
-            REDACTIONS.labels(entity.type).inc()
+        if self._counted:
+            REDACTION_SECONDS.observe(time.perf_counter() - started)
+            for entity in result.entities:
+                REDACTIONS.labels(entity.type).inc()
         return result
 
     def redact_value(self, value: Any) -> Any:

@@ -67,6 +67,15 @@ SAFE_FIELDS = frozenset(
         "started_ms",
         "ended_ms",
         "attempts",
+        # Enums and identifiers of state, DTMF, control and escalation events (a DTMF digit is
+        # one key: a number typed key by key is never in one event).
+        "state",
+        "digit",
+        "command",
+        "command_id",
+        "issued_by",
+        "priority",
+        "rules_version",
     }
 )
 
@@ -115,19 +124,17 @@ def change_for(
     ``previous_user_text``: the caller's turn before this one (raw, held in memory only), so
     PII split across two turns is still caught.
     """
-    dumped = payload.model_dump(mode="json")
+    redacted_payload = redact_event(
+        payload, redactor=redactor, previous_user_text=previous_user_text
+    )
     base = {"event_id": envelope.event_id, "occurred_at": envelope.occurred_at}
     where = {**base, "call_id": envelope.call_id}
     parts = _Parts()
     if isinstance(payload, TranscriptUser | TranscriptAgent):
-        previous = previous_user_text if isinstance(payload, TranscriptUser) else None
-        text = redactor.redact(payload.text, previous=previous).text
-        dumped["text"] = text
+        text = redacted_payload["text"]
         parts.rows.append(("turns", {**where, "line_id": envelope.line_id, **_turn(payload, text)}))
         parts.counters["user_turns" if isinstance(payload, TranscriptUser) else "agent_turns"] = 1
-        redacted_payload = dumped
     else:
-        redacted_payload = redact_payload(dumped, redactor)
         _describe(payload, redacted_payload, where, envelope, parts)
     return CallLogChange(
         event_id=envelope.event_id,
@@ -146,6 +153,23 @@ def change_for(
         rows=tuple(parts.rows),
         tool_call=parts.tool_call,
     )
+
+
+def redact_event(
+    payload: EventPayload, *, redactor: Redactor, previous_user_text: str | None = None
+) -> dict[str, Any]:
+    """An event's payload as JSON with its personal data redacted: the one redaction of call
+    events (the call log stores it, the live dashboard shows it).
+
+    A transcript's text is redacted as text (a caller turn with the turn before it, so PII split
+    across two turns is still caught); any other payload field by field (``redact_payload``).
+    """
+    dumped = payload.model_dump(mode="json")
+    if isinstance(payload, TranscriptUser | TranscriptAgent):
+        previous = previous_user_text if isinstance(payload, TranscriptUser) else None
+        dumped["text"] = redactor.redact(payload.text, previous=previous).text
+        return dumped
+    return redact_payload(dumped, redactor)
 
 
 def redact_payload(payload: Mapping[str, Any], redactor: Redactor) -> dict[str, Any]:
