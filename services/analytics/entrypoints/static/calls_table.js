@@ -27,8 +27,8 @@ const SORTS = {
 const safeClass = (word) => String(word ?? "").replace(/[^a-z_]/g, "");
 
 export class CallsTable {
-  constructor({ body, head, empty, count, filter, stateFilter, hideEnded, onSelect, skew }) {
-    Object.assign(this, { body, head, empty, count, filter, stateFilter, hideEnded, onSelect, skew });
+  constructor({ body, head, empty, count, filter, stateFilter, hideEnded, onSelect, onFlush, skew }) {
+    Object.assign(this, { body, head, empty, count, filter, stateFilter, hideEnded, onSelect, onFlush, skew });
     this.rows = new Map();       // call_id -> {data, tr, cells, sparkKey, sortValue, endedAt}
     this.pending = new Map();    // call_id -> newest CallRow not yet drawn
     this.removals = new Set();
@@ -85,6 +85,13 @@ export class CallsTable {
     this.schedule();
   }
 
+  /** Calls not yet ended, shown or filtered out. */
+  activeCount() {
+    let active = 0;
+    for (const row of this.rows.values()) if (!row.data.ended) active += 1;
+    return active;
+  }
+
   get(callId) {
     const row = this.rows.get(callId);
     return row ? row.data : null;
@@ -119,6 +126,7 @@ export class CallsTable {
     this.pending.clear();
     if (added) this.reorder(); else if (moved) this.resortSoon();
     this.updateCount();
+    if (this.onFlush) this.onFlush();
     this.flushMs += performance.now() - started;
   }
 

@@ -35,7 +35,7 @@ const skew = () => state.skewMs;
 const table = new CallsTable({
   body: $("calls-body"), head: $("calls-table").tHead, empty: $("calls-empty"), count: $("calls-count"),
   filter: $("filter"), stateFilter: $("state-filter"), hideEnded: $("hide-ended"),
-  onSelect: openCall, skew,
+  onSelect: openCall, onFlush: () => kpis.setActive(table.activeCount()), skew,
 });
 const view = new CallView({ onClose: closeCall, skew });
 const alerts = new Alerts({ onSelect: openCall });
@@ -174,7 +174,7 @@ function onMessage(message) {
       if ((message.removed || []).includes(view.callId)) followRow({ ...view.row, ended: true });
       break;
     case "alert": alerts.add(message.alert); break;
-    case "kpis": kpis.update(message.kpis); break;
+    case "kpis": kpis.update(message.kpis); kpis.setActive(table.activeCount()); break;
     case "call":
       if (message.call && message.call.call_id === view.callId) {
         followRow(message.call);

@@ -41,6 +41,11 @@ export class Kpis {
     if (this.chartsAvailable) this.drawChart(kpis.series || []);
   }
 
+  /** Live calls counted from the live list between KPI refreshes (those come every 5 s). */
+  setActive(count) {
+    setText(this.values.active_calls, String(count));
+  }
+
   /** The text size changed (Large text): the axes are drawn on a canvas, so draw anew. */
   restyle() {
     if (!this.chart) return;
