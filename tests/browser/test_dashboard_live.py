@@ -12,6 +12,7 @@ screenshot of each view is saved to ``test-artifacts/``.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -24,10 +25,12 @@ from infra.localstack.infrastructure import free_port
 from services.gateway.bootstrap import create_app
 from services.gateway.entrypoints.context import GatewayContext
 from services.gateway.settings import GatewaySettings
+from shared.auth import hash_key
 from shared.events import Envelope
 from shared.settings import AuthSettings, KafkaSettings, RedisSettings
 from tests.conftest import Keys
 from tests.e2e.test_call_control import PLAIN_ANSWER, WHISPER, WHISPERED_ANSWER, ScriptedModel
+from tests.e2e.test_handoff import DESK_KEY, Desk
 from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.calls import Caller
 from tests.support.processes import REPO, ServiceProcess, running
@@ -78,6 +81,8 @@ def services(
         **service_env,
         "SESSION_CONSUMER_GROUP": f"session-{unique}",
         "SESSION_ANALYTICS_URL": f"http://127.0.0.1:{free_port()}",
+        "SESSION_AGENTS_FILE": str(REPO / "config" / "agents.yaml"),
+        "DESK_KEY_HASH": hash_key(DESK_KEY),
     }
     procs = {
         name: ServiceProcess(name, free_port(), env, log_dir) for name in ("analytics", "session")
@@ -178,4 +183,30 @@ async def test_a_supervisor_watches_steers_and_is_alerted_on_a_live_call(
             )
             await page.wait_for_selector("#escalations li", timeout=10_000)
             await shot(page, "alert")
+
+        # Take over a second call from the page: the caller is held and the call is offered to
+        # the supervisor's own desk (signed in as demo-agent on the agent desk), to no one else.
+        desk_url = f"ws://127.0.0.1:{services['session'].port}/v1/desk/ws"
+        async with (
+            websockets.connect(desk_url) as desk_ws,
+            websockets.connect(
+                url, additional_headers={"Authorization": f"Bearer {keys.gateway}"}
+            ) as ws,
+        ):
+            desk = Desk(desk_ws)
+            await desk_ws.send(json.dumps({"type": "auth", "key": DESK_KEY}))
+            await desk.next("hello")
+            caller = Caller(ws)
+            call_id = await caller.ready()
+            await page.click(f"#calls-body tr[data-call-id='{call_id}']", timeout=10_000)
+            await page.click("#takeover")
+            await page.fill("#takeover-agent", "demo-agent")
+            await page.click("#takeover-form button[type=submit]")
+            offer = await desk.next("offer", 20)
+            assert offer["call_id"] == call_id
+            await page.wait_for_selector(
+                f"#calls-body tr[data-call-id='{call_id}'] :text('on hold')", timeout=10_000
+            )
+            await page.wait_for_selector("#timeline li:has-text('handoff by supervisor:')")
+            await shot(page, "takeover")
         await browser.close()
