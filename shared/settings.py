@@ -100,6 +100,11 @@ class TelemetrySettings(BaseSettings):
     otlp_endpoint: str | None = Field(
         None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT")
     )
+    # Share of new traces (caller turns) kept, 0..1. A span whose trace started in another
+    # service follows that service's decision, so a trace is kept whole or not at all.
+    trace_sample_ratio: float = Field(
+        1.0, ge=0.0, le=1.0, validation_alias=AliasChoices("OTEL_TRACES_SAMPLER_ARG")
+    )
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL"))
     # "json" in production; "text" is easier to read in a terminal.
     log_format: str = Field("json", validation_alias=AliasChoices("LOG_FORMAT"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from opentelemetry import trace
+
 from services.analytics.domain.call_log import (
     CallerMemory,
     CallLogChange,
@@ -14,6 +16,11 @@ from services.analytics.domain.call_log import (
 from services.analytics.ports import CallLog, Redactor
 from shared.events import Envelope, EventPayload
 from shared.kafka.consumer import ConsumedEvent
+
+tracer = trace.get_tracer(__name__)
+# Links one write span keeps to the spans that published its records (the SDK's default limit;
+# past it, links are dropped and the span's dropped-links count says how many).
+MAX_WRITE_LINKS = 128
 
 
 def redact_batch(
@@ -39,7 +46,32 @@ async def handle_call_events(
     responsive while a backlog is ingested.
     """
     changes = await asyncio.to_thread(redact_batch, events, redactor=redactor, memory=memory)
-    return await call_log.apply_many(changes)
+    with tracer.start_as_current_span(
+        "call_log.write",
+        links=write_links(events),
+        attributes={
+            "db.system": "postgresql",
+            "batch.size": len(events),
+            "calls": len({e.envelope.call_id for e in events}),
+        },
+    ) as span:
+        new = await call_log.apply_many(changes)
+        span.set_attribute("records.new", new)
+        return new
+
+
+def write_links(events: list[ConsumedEvent]) -> list[trace.Link]:
+    """Links to the spans that published a batch's records, each once.
+
+    Links, not a parent: one batch holds events of many calls and turns, so of many traces, and
+    a span has one parent. Jaeger shows the write's links as references to the turns' spans.
+    """
+    seen: dict[tuple[int, int], trace.SpanContext] = {}
+    for event in events:
+        ctx = event.published_by
+        if ctx.is_valid:
+            seen.setdefault((ctx.trace_id, ctx.span_id), ctx)
+    return [trace.Link(ctx) for ctx in list(seen.values())[:MAX_WRITE_LINKS]]
 
 
 def redact_live_batch(

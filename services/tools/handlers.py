@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from opentelemetry import trace
+
 from services.tools.domain.execution import ToolCommand
 from services.tools.executor import ToolExecutor
 from shared.events import ToolCompleted, ToolExecute, ToolResult, new_event
@@ -39,6 +41,10 @@ async def handle_tool_execute(
             fence_key=f"event:{envelope.event_id}",
         )
     )
+    # The command's span (``tool.execute``): the outcome, never the arguments or the result.
+    span = trace.get_current_span()
+    span.set_attribute("status", outcome.status)
+    span.set_attribute("tool.attempts", outcome.attempts)
     completed = ToolCompleted(
         tool_call_id=payload.tool_call_id,
         name=payload.name,

@@ -34,6 +34,7 @@ from shared.kafka.dead_letters import dead_letter_value
 from shared.kafka.errors import DependencyUnavailableError, RetryableError
 from shared.kafka.producer import BufferedProducer, backoff_delay
 from shared.settings import KafkaSettings
+from shared.telemetry.logs import call_context
 from shared.telemetry.metrics import CONSUMER_LAG, CONSUMER_RECORDS, HANDLER_SECONDS
 from shared.telemetry.tracing import extract_context
 
@@ -57,6 +58,8 @@ class ConsumedEvent:
     topic: str
     partition: int
     offset: int
+    # The span that published the record (from its headers); invalid when it carried none.
+    published_by: trace.SpanContext = trace.INVALID_SPAN_CONTEXT
 
 
 class Record(Protocol):
@@ -260,11 +263,15 @@ class ConsumerRunner:
             return await self._dead_letter(record, exc, attempts=0)
         if self._is_duplicate(event):
             return True
-        with tracer.start_as_current_span(
-            f"consume {event.envelope.type}",
-            context=extract_context(record.headers),
-            kind=trace.SpanKind.CONSUMER,
-            attributes={**self._span_attributes(event.topic), "call.id": event.envelope.call_id},
+        call_id = event.envelope.call_id
+        with (
+            tracer.start_as_current_span(
+                f"consume {event.envelope.type}",
+                context=extract_context(record.headers),
+                kind=trace.SpanKind.CONSUMER,
+                attributes={**self._span_attributes(event.topic), "call.id": call_id},
+            ),
+            call_context(call_id),
         ):
             outcome, error, attempts = await self._attempt([event])
         return await self._finish(record, event, outcome, error, attempts)
@@ -286,10 +293,7 @@ class ConsumerRunner:
             if not self._is_duplicate(event):
                 events.append((record, event))
         if events:
-            links = [
-                trace.Link(trace.get_current_span(extract_context(r.headers)).get_span_context())
-                for r, _ in events
-            ]
+            links = [trace.Link(e.published_by) for _, e in events if e.published_by.is_valid]
             with tracer.start_as_current_span(
                 "consume batch",
                 kind=trace.SpanKind.CONSUMER,
@@ -317,6 +321,7 @@ class ConsumerRunner:
             topic=record.topic,
             partition=record.partition,
             offset=record.offset,
+            published_by=trace.get_current_span(extract_context(record.headers)).get_span_context(),
         )
 
     def _is_duplicate(self, event: ConsumedEvent) -> bool:

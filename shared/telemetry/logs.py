@@ -2,14 +2,18 @@
 
 House rule: log messages are constant strings. Anything that may hold personal data goes into a
 named attribute listed in ``PII_FIELDS``; the filter here drops those attributes from every
-record before any handler formats it. Trace and span ids are added for correlation.
+record before any handler formats it. Trace and span ids are added for correlation, and the
+id of the call being handled (``call_context``), so every line of a call can be found by it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import traceback
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import trace
@@ -77,14 +81,33 @@ class DropPersonalData(logging.Filter):
         return True
 
 
+# The call the current task works for. Tasks copy it when they are created, so one set where a
+# call's handling starts (the gateway's socket, a consumer's record) covers all its work.
+CALL_ID: ContextVar[str | None] = ContextVar("call_id", default=None)
+
+
+@contextlib.contextmanager
+def call_context(call_id: str | None) -> Iterator[None]:
+    """Every record logged inside carries ``call_id`` (unless it names one itself)."""
+    token = CALL_ID.set(call_id)
+    try:
+        yield
+    finally:
+        CALL_ID.reset(token)
+
+
 class TraceContext(logging.Filter):
-    """Adds the current ``trace_id`` and ``span_id`` (hex) to every record."""
+    """Adds the current ``trace_id`` and ``span_id`` (hex), and the current call's ``call_id``
+    (see ``call_context``) when the record does not carry one already."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         ctx = trace.get_current_span().get_span_context()
         if ctx.is_valid:
             record.trace_id = format(ctx.trace_id, "032x")
             record.span_id = format(ctx.span_id, "016x")
+        call_id = CALL_ID.get()
+        if call_id is not None and not hasattr(record, "call_id"):
+            record.call_id = call_id
         return True
 
 

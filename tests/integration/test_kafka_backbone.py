@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -19,6 +18,7 @@ from shared.kafka.producer import BufferedProducer
 from shared.kafka.topics import ensure_topics, load_topic_specs
 from shared.settings import KafkaSettings
 from tests.support.kafka import read_topic
+from tests.support.tracing import process_provider
 from tests.support.waiting import wait_until
 
 CALL_EVENTS = "cc.call-events.v1"
@@ -109,9 +109,8 @@ async def test_trace_context_crosses_kafka(
     kafka: KafkaSettings, producer: BufferedProducer, start_runner
 ) -> None:
     exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)  # first call wins for the process; tests share it
+    # One provider per process (the first set wins): tests share it, each with its exporter.
+    process_provider().add_span_processor(SimpleSpanProcessor(exporter))
     tracer = trace.get_tracer("test")
     consumed: list[ConsumedEvent] = []
 
@@ -128,8 +127,6 @@ async def test_trace_context_crosses_kafka(
         lambda: [s for s in exporter.get_finished_spans() if s.name == "consume transcript.user"],
         5,
     )
-    if not spans and not isinstance(trace.get_tracer_provider(), TracerProvider):
-        pytest.fail("a tracer provider was set elsewhere before this test")
     assert spans, "the consumer made no span"
     assert spans[0].context.trace_id == sent.trace_id
     assert spans[0].parent is not None and spans[0].parent.span_id == sent.span_id

@@ -7,6 +7,11 @@ group: nothing to join, so it is listening within a second of start), from the e
 the records whose ``reply_to`` is its own id. That costs each gateway a read of all results,
 which are small and few next to audio; a deployment with very many gateways can give each its
 own results topic instead (``reply_to`` already names the address).
+
+Tracing: a call runs in a span ``tool`` (a child of the turn's dialogue), whose context the
+request carries in its headers; the tools service's answer carries its own ``tool.execute``
+context back, and handing the answer to the waiting call is a span ``tool.result`` under it.
+Attributes name the tool and its status, never its arguments or result.
 """
 
 from __future__ import annotations
@@ -15,18 +20,22 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
+from opentelemetry import trace
 
 from services.gateway.dialogue.agent import AgentTool, ToolOutcome
 from shared.events import Envelope, ToolCompleted, ToolExecute, new_event
 from shared.kafka.producer import BufferedProducer
 from shared.settings import KafkaSettings
+from shared.telemetry.tracing import extract_context
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 REQUESTS_TOPIC = "cc.tool-requests.v1"
 RESULTS_TOPIC = "cc.tool-results.v1"
@@ -71,6 +80,22 @@ class KafkaToolClient:
         arguments: dict[str, Any],
     ) -> ToolOutcome:
         """Execute ``tool`` remotely; the outcome arrives by the tool's deadline, always."""
+        attributes = {"tool.name": tool.name, "tool.call_id": tool_call_id, "call.id": session_id}
+        with tracer.start_as_current_span(
+            "tool", kind=trace.SpanKind.PRODUCER, attributes={**attributes, "stage": "tool"}
+        ) as span:
+            outcome = await self._run(session_id, line_id, tool_call_id, tool, arguments)
+            span.set_attribute("status", outcome.status)
+            return outcome
+
+    async def _run(
+        self,
+        session_id: str,
+        line_id: str,
+        tool_call_id: str,
+        tool: AgentTool,
+        arguments: dict[str, Any],
+    ) -> ToolOutcome:
         started = time.monotonic()
         if len(self._pending) >= MAX_PENDING_CALLS or tool_call_id in self._pending:
             return ToolOutcome("error", error="the system is busy; try again shortly")
@@ -153,7 +178,7 @@ class KafkaToolClient:
                 batches = await consumer.getmany(timeout_ms=1000, max_records=500)
                 for records in batches.values():
                     for record in records:
-                        self._deliver(record.value)
+                        self._deliver(record.value, record.headers)
         finally:
             with contextlib.suppress(Exception):
                 await consumer.stop()
@@ -167,7 +192,7 @@ class KafkaToolClient:
             await asyncio.sleep(0.1)
         raise TimeoutError(f"topic {topic} has no partitions")
 
-    def _deliver(self, raw: bytes | None) -> None:
+    def _deliver(self, raw: bytes | None, headers: Sequence[tuple[str, bytes]] = ()) -> None:
         try:
             envelope = Envelope.from_json(raw or b"")
             if envelope.type != ToolCompleted.event_type:
@@ -179,5 +204,17 @@ class KafkaToolClient:
         if completed.reply_to != self._gateway_id:
             return
         future = self._pending.get(completed.tool_call_id)
-        if future is not None and not future.done():
+        if future is None or future.done():
+            return  # late (the call timed out here) or a redelivery
+        with tracer.start_as_current_span(
+            "tool.result",
+            context=extract_context(headers),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "tool.name": completed.name,
+                "tool.call_id": completed.tool_call_id,
+                "call.id": envelope.call_id,
+                "status": completed.status,
+            },
+        ):
             future.set_result(completed)

@@ -38,8 +38,9 @@ from services.gateway.entrypoints.context import GatewayContext
 from services.gateway.entrypoints.control import CallControl
 from services.gateway.entrypoints.echo import EchoChannel
 from services.gateway.entrypoints.replies import Replier, ReplyOutput, TextOutput
+from services.gateway.entrypoints.turn_trace import TurnTrace
 from services.gateway.entrypoints.voice import Playout, VoiceChannel
-from shared.events import CallEnded
+from shared.events import CallEnded, TranscriptUser, TurnMetrics
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +99,14 @@ class CallConnection:
         self._saving: asyncio.Task[None] | None = None
         self._text = TextOutput(lambda: self.session, self.perform)
         self.control = CallControl(self)
+        self.turn_trace = TurnTrace()
         self.replier = Replier(
             session=lambda: self.session,
             perform=self.perform,
             output=self._reply_output,
             agent=lambda s: ctx.dialogue.agent_for(s.line, s.config, s.session_id, s.context),
             end_call=self.control.end_after_reply,
+            turn_trace=self.turn_trace,
         )
 
     async def writer(self) -> None:
@@ -141,7 +144,15 @@ class CallConnection:
                 self._publish(event)
 
     def _publish(self, action: Action) -> None:
-        if isinstance(action, Publish):
+        if not isinstance(action, Publish):
+            return
+        if isinstance(action.payload, TranscriptUser):  # a caller turn: a new trace
+            heard = self.voice.detected_turn if isinstance(self.voice, VoiceChannel) else None
+            session = self.session
+            self.turn_trace.begin(session.session_id, session.line.line_id, session.turns, heard)
+        elif isinstance(action.payload, TurnMetrics):
+            self.turn_trace.spoke(action.payload.stages_ms)
+        with self.turn_trace.attached():  # the event carries the turn's trace context
             self.ctx.publish(self.session.session_id, self.session.line.line_id, action.payload)
 
     def _hear(self, audio: bytes) -> None:
@@ -269,6 +280,7 @@ async def hold_call(
         await conn.replier.close()
         if conn.voice is not None:
             await conn.voice.close()
+        conn.turn_trace.end()
         await _after_close(conn, reason)
         await _finish_writer(conn, writer, slow=reason == "client_too_slow")
 

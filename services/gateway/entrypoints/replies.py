@@ -31,6 +31,7 @@ from services.gateway.dialogue.base import EndCall
 from services.gateway.dialogue.prompt import model_messages
 from services.gateway.domain.actions import Action, Publish, Respond
 from services.gateway.domain.session import VoiceSession
+from services.gateway.entrypoints.turn_trace import DIALOGUE, TurnTrace
 from shared.events import DialogueFallback
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,10 @@ class Replier:
         output: Callable[[], ReplyOutput],
         agent: Callable[[VoiceSession], tuple[Agent, list[AgentTool]]],
         end_call: Callable[[], None] = lambda: None,
+        turn_trace: TurnTrace | None = None,
     ) -> None:
         self._session = session
+        self._trace = turn_trace or TurnTrace()
         self._end_call = end_call
         self._perform = perform
         self._output = output
@@ -142,6 +145,14 @@ class Replier:
                 await task
 
     async def _run(self, action: Respond) -> None:
+        turn = self._trace.turn
+        try:
+            with self._trace.running(DIALOGUE):  # the tools it calls are its children
+                await self._turn(action)
+        finally:
+            self._trace.done(DIALOGUE, turn)
+
+    async def _turn(self, action: Respond) -> None:
         session = self._session()
         agent, tools = self._agent(session)
         messages = model_messages(
@@ -194,6 +205,7 @@ class Replier:
                     self._perform([Publish(fallback)])
                 elif isinstance(item, FirstToken):
                     output.note_stage("llm_first_token", item.ms)
+                    self._trace.stage_just_ended("llm_first_token", item.ms)
                 elif isinstance(item, EndCall):
                     goodbye = True
         except asyncio.CancelledError:

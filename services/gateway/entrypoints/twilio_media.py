@@ -45,6 +45,7 @@ from services.gateway.domain.twilio import (
 from services.gateway.entrypoints.connection import CallConnection, hold_call
 from services.gateway.entrypoints.context import GatewayContext
 from services.gateway.entrypoints.control import PhoneLeg
+from shared.telemetry.logs import call_context
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,8 @@ async def serve_twilio_media(websocket: WebSocket, ctx: GatewayContext) -> None:
     async def read_loop(conn: CallConnection) -> str:
         return await _read_loop(conn, playout)
 
-    await hold_call(conn, read_loop)
+    with call_context(session.session_id):  # every log line of the call carries its id
+        await hold_call(conn, read_loop)
 
 
 async def _await_start(websocket: WebSocket, ctx: GatewayContext) -> Start | None:

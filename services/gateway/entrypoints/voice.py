@@ -95,6 +95,11 @@ class VoiceChannel:
         self._turn: TurnEnded | None = None  # the caller turn the next reply answers
         self._spoke_at = 0.0
 
+    @property
+    def detected_turn(self) -> TurnEnded | None:
+        """The caller turn the next reply answers, with its recogniser timings (for tracing)."""
+        return self._turn
+
     # -- the core's actions --------------------------------------------------------------------
 
     def hear(self, audio: bytes) -> None:

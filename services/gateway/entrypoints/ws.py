@@ -23,6 +23,7 @@ from services.gateway.domain.session import VoiceSession, new_session_id
 from services.gateway.entrypoints.connection import CallConnection, hold_call
 from services.gateway.entrypoints.context import CALL_EVENTS_TOPIC, GatewayContext
 from shared.auth import bearer_token, hash_key
+from shared.telemetry.logs import CALL_ID, call_context
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ async def serve_voice_socket(websocket: WebSocket, ctx: GatewayContext) -> None:
         voice=ctx.settings.voice != "off",
         attributes={"gateway_url": ctx.settings.public_url},
     )
-    await hold_call(CallConnection(websocket, ctx, session, owner), _read_loop)
+    with call_context(session.session_id):  # every log line of the call carries its id
+        await hold_call(CallConnection(websocket, ctx, session, owner), _read_loop)
 
 
 async def _read_loop(conn: CallConnection) -> str:
@@ -156,6 +158,7 @@ async def _maybe_resume(conn: CallConnection, raw: str | bytes) -> bool:
         conn.ctx.calls[restored.session_id] = conn.control
         conn.session = restored
         conn.saved_changes = restored.changes
+        CALL_ID.set(restored.session_id)  # the resumed call's id from here on (reset at close)
     conn.perform(actions)
     if restored is not None:
         conn.perform(conn.control.status.resumed())

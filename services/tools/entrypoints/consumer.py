@@ -7,6 +7,10 @@ at once; at the bound fetching pauses and the broker holds the rest). A partitio
 committed only up to its oldest command not yet finished: a command counts as finished when its
 replies were acknowledged by the broker (or it was dead-lettered), so a crash loses nothing and
 redelivers only unfinished commands, which writes' idempotency keys make harmless.
+
+Each command runs in a span ``tool.execute``, a child of the gateway span that published it
+(its context comes in the record's headers); the replies are published inside it, so they carry
+it back. Its attributes are the tool's name, the call id and the outcome, never the arguments.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
+from opentelemetry import trace
 
+from shared.events import ToolExecute
 from shared.events.envelope import Envelope
 from shared.events.registry import DEFAULT_REGISTRY
 from shared.kafka.consumer import (
@@ -32,9 +38,12 @@ from shared.kafka.dead_letters import dead_letter_value
 from shared.kafka.errors import DependencyUnavailableError
 from shared.kafka.producer import BufferedProducer, backoff_delay
 from shared.settings import KafkaSettings
+from shared.telemetry.logs import call_context
 from shared.telemetry.metrics import CONSUMER_RECORDS
+from shared.telemetry.tracing import extract_context
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 DLQ_TOPIC = "cc.dlq.v1"
 FETCH_MAX_WAIT_MS = 10
 DEDUPE_CAPACITY = 50_000  # event ids remembered per process (oldest forgotten first)
@@ -177,10 +186,27 @@ class CommandConsumer:
         self._seen[event_id] = None
         if len(self._seen) > DEDUPE_CAPACITY:
             self._seen.popitem(last=False)
-        if not await self._run(event, record):
+        if not await self._traced_run(event, record):
             self._seen.pop(event_id, None)
             return  # stopped during an outage: not finished, redelivered to the next owner
         self._finished(tp, record.offset)
+
+    async def _traced_run(self, event: ConsumedEvent, record: Record) -> bool:
+        """``_run`` in the command's span, its log lines carrying the call id."""
+        payload, call_id = event.payload, event.envelope.call_id
+        attributes = {"call.id": call_id, "messaging.destination.name": record.topic}
+        if isinstance(payload, ToolExecute):
+            attributes |= {"tool.name": payload.name, "tool.call_id": payload.tool_call_id}
+        with (
+            tracer.start_as_current_span(
+                "tool.execute",
+                context=extract_context(record.headers),
+                kind=trace.SpanKind.CONSUMER,
+                attributes=attributes,
+            ),
+            call_context(call_id),
+        ):
+            return await self._run(event, record)
 
     async def _run(self, event: ConsumedEvent, record: Record) -> bool:
         """Handle until done; False only when stopped while a dependency is down."""
