@@ -73,6 +73,8 @@ class BufferedProducer:
             maxsize=buffer_size or settings.producer_buffer_size
         )
         self._producer: AIOKafkaProducer | None = None
+        # Concurrent first sends (send_now twice, or with the sender) start one client, not two.
+        self._connecting = asyncio.Lock()
         self._sender: asyncio.Task[None] | None = None
         self._closed = False
         self._in_flight = 0
@@ -198,6 +200,12 @@ class BufferedProducer:
         """The started aiokafka producer; starts one (bounded by the request timeout) if needed."""
         if self._producer is not None:
             return self._producer
+        async with self._connecting:
+            if self._producer is None:
+                self._producer = await self._start_client()
+            return self._producer
+
+    async def _start_client(self) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(
             bootstrap_servers=self._settings.bootstrap_servers,
             client_id=self._client_id,
@@ -212,7 +220,6 @@ class BufferedProducer:
             with contextlib.suppress(Exception):
                 await producer.stop()
             raise
-        self._producer = producer
         return producer
 
     async def _send_loop(self) -> None:
