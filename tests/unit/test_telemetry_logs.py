@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -13,7 +14,13 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from shared.settings import TelemetrySettings
-from shared.telemetry.logs import PII_FIELDS, DropPersonalData, TraceContext, setup_logging
+from shared.telemetry.logs import (
+    PII_FIELDS,
+    DropPersonalData,
+    TraceContext,
+    call_context,
+    setup_logging,
+)
 
 CARD = "4111 1111 1111 1111"
 ReadLines = Callable[[], list[dict[str, Any]]]
@@ -199,3 +206,26 @@ def test_trusted_library_logger_loses_args_on_connection_lines() -> None:
     DropPersonalData().filter(record)
 
     assert "10.0.0.7" not in record.getMessage()
+
+
+async def test_every_line_logged_for_a_call_carries_its_id_even_from_its_tasks(
+    logged: tuple[logging.Logger, ReadLines],
+) -> None:
+    logger, read = logged
+
+    async def in_a_task() -> None:
+        logger.info("from a task of the call")
+
+    with call_context("sess_ctx"):
+        logger.info("handling a call")
+        await asyncio.create_task(in_a_task())  # a task copies the context it was created in
+        logger.info("naming another call", extra={"call_id": "sess_other"})
+    logger.info("after the call")
+
+    lines = read()
+    assert [line.get("call_id") for line in lines] == [
+        "sess_ctx",
+        "sess_ctx",
+        "sess_other",
+        None,
+    ]

@@ -61,9 +61,15 @@ class TurnTrace:
             speech_end = _ns_ago((mono - heard.speech_end_at) * 1000, now)
             stt_start = _ns_ago(heard.stt_ms, now)
             start = min(speech_end, stt_start)
-        # A fresh root: a turn never hangs under whatever span happens to be current.
+        # A fresh root: a turn never hangs under the span that is current (the socket's own
+        # span, which lasts the whole call); it links to it instead.
+        call = trace.get_current_span().get_span_context()
         root = tracer.start_span(
-            "turn", context=context.Context(), start_time=start, attributes=self._attributes
+            "turn",
+            context=context.Context(),
+            start_time=start,
+            attributes=self._attributes,
+            links=[trace.Link(call)] if call.is_valid else [],
         )
         self._span = root
         self._context = trace.set_span_in_context(root)
