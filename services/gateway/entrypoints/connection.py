@@ -148,6 +148,8 @@ class CallConnection:
             return
         if isinstance(action.payload, TranscriptUser):  # a caller turn: a new trace
             heard = self.voice.detected_turn if isinstance(self.voice, VoiceChannel) else None
+            if heard is not None and heard.item_id != action.payload.item_id:
+                heard = None  # a typed turn in a voice call: no recogniser timings
             session = self.session
             self.turn_trace.begin(session.session_id, session.line.line_id, session.turns, heard)
         elif isinstance(action.payload, TurnMetrics):
