@@ -59,7 +59,9 @@ def test_a_spoken_turn_has_its_stage_spans_under_one_root(spans: InMemorySpanExp
     root = turn.span
     assert root is not None and root.is_recording()  # a spoken turn waits for its audio
 
-    turn.spoke({"tts_first_audio": 90.0, "voice_to_voice": 1400.0})
+    turn.spoke({"tts_first_audio": 90.0, "voice_to_voice": 1400.0}, 2)  # an earlier turn's
+    assert root.is_recording()
+    turn.spoke({"tts_first_audio": 90.0, "voice_to_voice": 1400.0}, 3)
 
     found = of_trace(spans, root.get_span_context().trace_id)
     (ended,) = named(found, "turn")

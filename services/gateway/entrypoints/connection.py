@@ -153,7 +153,7 @@ class CallConnection:
             session = self.session
             self.turn_trace.begin(session.session_id, session.line.line_id, session.turns, heard)
         elif isinstance(action.payload, TurnMetrics):
-            self.turn_trace.spoke(action.payload.stages_ms)
+            self.turn_trace.spoke(action.payload.stages_ms, action.payload.turn)
         with self.turn_trace.attached():  # the event carries the turn's trace context
             self.ctx.publish(self.session.session_id, self.session.line.line_id, action.payload)
 

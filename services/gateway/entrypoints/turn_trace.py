@@ -107,8 +107,10 @@ class TurnTrace:
         with tracer.start_as_current_span(name, context=self._context, attributes=attributes):
             yield
 
-    def spoke(self, stages_ms: Mapping[str, float]) -> None:
-        """The first audio of the answer played (``turn.metrics``): its stage, then done."""
+    def spoke(self, stages_ms: Mapping[str, float], turn: int) -> None:
+        """The first audio of turn ``turn``'s answer (``turn.metrics``): its stage, then done."""
+        if turn != self._turn:
+            return  # an earlier turn's answer, late: that turn is over
         if "tts_first_audio" in stages_ms:
             self.stage_just_ended("tts_first_audio", stages_ms["tts_first_audio"])
         if self._span is not None and "voice_to_voice" in stages_ms:
