@@ -6,56 +6,25 @@ without speech models). The call asks about an order (a server tool over Kafka),
 reply short with a new question (an interruption), gives an email address (redacted by
 analytics) and asks for a person (escalated by the session service). A text call has no speech
 stages: it populates the ``tool`` stage of ``switchboard_turn_stage_seconds`` (and
-``llm_first_token`` with a model provider, not configured here); the speech stages come from
-``turn.metrics`` of voice calls (tests/unit/test_call_metrics.py).
+``llm_first_token`` with a model provider, not configured here); the speech stages are asserted
+after a recorded voice turn in tests/e2e/test_voice_pipeline.py, which has the speech models.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from shared.settings import KafkaSettings
 from tests.conftest import Keys
 from tests.e2e.test_handoff import config_dir, gateway_ws, stack  # noqa: F401 (fixtures)
 from tests.support.calls import Caller
+from tests.support.metrics import Samples, declared, scrape, total
 from tests.support.processes import ServiceProcess
-
-Samples = list[tuple[str, dict[str, str], float]]
-
-
-def exposition(proc: ServiceProcess) -> str:
-    with urllib.request.urlopen(f"{proc.url}/metrics", timeout=5) as response:
-        return str(response.read().decode())
-
-
-def scrape(proc: ServiceProcess) -> Samples:
-    text = exposition(proc)
-    return [
-        (s.name, s.labels, s.value)
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    ]
-
-
-def total(samples: Samples, name: str, **labels: str) -> float:
-    """The sum of ``name``'s samples whose labels include ``labels``."""
-    return sum(
-        value
-        for sample, have, value in samples
-        if sample == name and labels.items() <= have.items()
-    )
-
-
-def declared(proc: ServiceProcess, name: str) -> bool:
-    """``name`` is exposed, even with no labelled series yet (a counter nothing moved)."""
-    return f"# TYPE {name} " in exposition(proc)
 
 
 async def settled(proc: ServiceProcess, done: Callable[[Samples], bool]) -> Samples:
