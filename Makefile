@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # portable AVX2 build runs on x86-64 CPUs since Haswell. pip caches the wheel after one build.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: up down logs status test test-fast lint typecheck format bench eval eval-redaction eval-escalation schemas system-deps clean seed vendor
+.PHONY: up down logs status test test-fast lint typecheck format bench eval eval-redaction eval-escalation schemas system-deps promtool clean seed vendor
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,8 +50,8 @@ status: $(STAMP)
 	@$(PY) -m infra.localstack status
 
 ## system-deps: Debian packages the tests use: a compose validator, espeak-ng (a light voice,
-## and test callers), LibriVox recordings with transcripts (pocketsphinx-testdata), and
-## Chromium for the browser tests
+## and test callers), LibriVox recordings with transcripts (pocketsphinx-testdata), Chromium
+## for the browser tests, and promtool (checks and unit-tests the Prometheus alert rules)
 SYSTEM_PACKAGES := espeak-ng pocketsphinx-testdata chromium
 system-deps:
 	@missing=""; \
@@ -61,6 +61,17 @@ system-deps:
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+	@command -v promtool >/dev/null || $(MAKE) --no-print-directory promtool
+
+# promtool alone, from Debian's prometheus package: installing the package would also enable a
+# Prometheus server on :9090 (the local stack's own Prometheus runs in Docker).
+PROMTOOL_DEST ?= /usr/local/bin/promtool
+promtool:
+	@echo "installing promtool (from Debian's prometheus package) to $(PROMTOOL_DEST)"
+	@tmp=$$(mktemp -d) && chmod 755 $$tmp && cd $$tmp && \
+	{ apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get download prometheus >/dev/null; }; } && \
+	dpkg-deb --fsys-tarfile prometheus_*.deb | tar -xO ./usr/bin/promtool > $$tmp/promtool && \
+	install -m 755 $$tmp/promtool $(PROMTOOL_DEST); status=$$?; rm -rf $$tmp; exit $$status
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

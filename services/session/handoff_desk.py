@@ -51,6 +51,7 @@ from shared.events import (
     new_event,
 )
 from shared.lines.model import HandoffSettings, SupportLine
+from shared.telemetry.metrics import HANDOFFS
 
 log = logging.getLogger(__name__)
 
@@ -394,6 +395,7 @@ class HandoffDesk:
             decision.call_id,
             decision.line_id,
         )
+        HANDOFFS.labels("assigned").inc()
         log.info(
             "call assigned", extra={"call_id": decision.call_id, "agent_id": decision.agent_id}
         )
@@ -411,6 +413,7 @@ class HandoffDesk:
         self._publish(
             self._topics.call_events, HandoffFailed(reason=decision.reason), call_id, line_id
         )
+        HANDOFFS.labels("failed").inc()
         callback = ToolExecute(
             tool_call_id=f"callback-{uuid.uuid4().hex}",
             name="create_ticket",
@@ -437,6 +440,7 @@ class HandoffDesk:
         if decision.resume_ai:  # else the call still waits for its queue, on hold
             failed = HandoffFailed(reason=decision.reason)
             self._publish(self._topics.call_events, failed, call_id, line_id)
+            HANDOFFS.labels("failed").inc()
             self._publish(
                 self._topics.call_control, ResumeAgent(issued_by=ISSUER), call_id, line_id
             )

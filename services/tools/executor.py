@@ -34,11 +34,13 @@ from services.tools.domain.resilience import CircuitBreaker, may_retry, retry_ba
 from services.tools.domain.stats import ToolStats
 from services.tools.ports import ToolBackend
 from services.tools.settings import ExecutionSettings
+from shared.telemetry.metrics import TOOL_DURATION
 
 log = logging.getLogger(__name__)
 # Abandoned attempts still cleaning up after their deadline. Past this many, new attempts are
 # refused as "unavailable": a backend that ignores cancellation must not grow memory forever.
 MAX_ABANDONED = 1000
+UNKNOWN = "(unknown)"
 
 
 @dataclass
@@ -89,8 +91,10 @@ class ToolExecutor:
         """Run ``command`` to an outcome; never raises (except the caller's cancellation)."""
         started = self.clock()
         outcome = await self._execute(command, started)
-        self.stats.record(command.name if self.registry.resolve(command.name, command.line_id)
-                          else "(unknown)", outcome.status, outcome.duration_ms)  # fmt: skip
+        # Tool names come from the loaded config (bounded); a name not in it is "(unknown)".
+        name = command.name if self.registry.resolve(command.name, command.line_id) else UNKNOWN
+        self.stats.record(name, outcome.status, outcome.duration_ms)
+        TOOL_DURATION.labels(name, outcome.status).observe(outcome.duration_ms / 1000)
         return outcome
 
     async def _execute(self, command: ToolCommand, started: float) -> ToolOutcome:

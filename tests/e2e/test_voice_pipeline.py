@@ -12,6 +12,7 @@ import websockets
 
 from services.gateway.adapters.model_files import whisper_base_dir
 from services.gateway.adapters.speech_models import WhisperTranscriber
+from tests.support.metrics import scrape, total
 from tests.support.processes import ServiceProcess, module_gateway
 from tests.support.voice_client import VoiceCaller, espeak, librivox, resample, wer
 
@@ -136,3 +137,26 @@ async def test_ending_the_call_mid_reply_keeps_what_was_said(gateway, keys) -> N
         agent = caller.log.of("transcript.agent")[0]
         assert agent["interrupted"] is True and LONG_GREETING.startswith(agent["text"])
         assert agent["text"]
+
+
+@pytest.mark.slow
+async def test_a_voice_turn_is_timed_stage_by_stage_on_metrics(gateway, keys) -> None:
+    stages = ("end_of_turn", "stt", "tts_first_audio", "voice_to_voice")
+
+    def counts() -> dict[str, float]:
+        samples = scrape(gateway)
+        return {s: total(samples, "switchboard_turn_stage_seconds_count", stage=s) for s in stages}
+
+    before = await asyncio.to_thread(counts)
+    words, rate = espeak("I would like to check on my order please")
+    async for caller in connect(gateway, keys.gateway, {}):
+        await caller.wait_for("reply.done")  # the greeting
+        await caller.say(words, rate, silence_after_ms=1500)
+        await caller.wait_for("transcript.user", within_s=30)
+        await caller.wait_for("reply.done", count=2, within_s=30)
+    after = await asyncio.to_thread(counts)
+
+    # Each answered turn times every speech stage once (the greeting answers no turn, so it is
+    # not timed). With no model provider here, llm_first_token is not measured.
+    grown = {after[s] - before[s] for s in stages}
+    assert len(grown) == 1 and grown.pop() >= 1, (before, after)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.tools.domain.execution import BackendError, ToolCommand, ToolRequest
 from services.tools.domain.registry import ToolRegistry
@@ -180,3 +181,27 @@ async def test_concurrency_per_backend_is_bounded() -> None:
     outcomes = await asyncio.gather(*(ex.execute(command()) for _ in range(6)))
     assert {o.status for o in outcomes} == {"ok"}
     assert backend.most_active == 2
+
+
+def _tool_calls(tool: str, status: str) -> float:
+    labels = {"tool": tool, "status": status}
+    return REGISTRY.get_sample_value("switchboard_tool_duration_seconds_count", labels) or 0.0
+
+
+async def test_each_outcome_is_observed_by_tool_and_status() -> None:
+    before = {
+        ("order_status", "ok"): _tool_calls("order_status", "ok"),
+        ("order_status", "timeout"): _tool_calls("order_status", "timeout"),
+        ("(unknown)", "error"): _tool_calls("(unknown)", "error"),
+    }
+    ex = executor(FakeBackend(ok))
+    await ex.execute(command())
+    await ex.execute(command(within_s=-0.1))
+    await ex.execute(command(name="launch_rocket"))  # a name the caller made up: one series
+
+    assert {key: _tool_calls(*key) - n for key, n in before.items()} == {
+        ("order_status", "ok"): 1,
+        ("order_status", "timeout"): 1,
+        ("(unknown)", "error"): 1,
+    }
+    assert _tool_calls("launch_rocket", "error") == 0

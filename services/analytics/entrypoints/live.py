@@ -13,6 +13,7 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, WebSocket
+from prometheus_client import Gauge
 from starlette.websockets import WebSocketDisconnect
 
 from services.analytics.live_hub import ClientStuckError, LiveClient, LiveHub
@@ -26,6 +27,10 @@ MAX_CLIENT_FRAME = 4096
 POLICY_VIOLATION = 1008
 MESSAGE_TOO_BIG = 1009
 TRY_AGAIN_LATER = 1013
+
+DASHBOARD_CLIENTS = Gauge(
+    "switchboard_dashboard_clients", "Live dashboard sockets this analytics process holds."
+)
 
 router = APIRouter(prefix="/v1/live", tags=["live"])
 
@@ -63,6 +68,7 @@ async def live_ws(websocket: WebSocket) -> None:
     if not hub.reserve():
         await websocket.close(TRY_AGAIN_LATER, "too many dashboard clients")
         return
+    DASHBOARD_CLIENTS.inc()
     try:
         await _session(websocket, hub, websocket.app.state.keyring)
     except _Closed as closed:
@@ -74,6 +80,7 @@ async def live_ws(websocket: WebSocket) -> None:
         # A send to a client that just went away, most often: that client only.
         log.info("live client dropped", exc_info=True)
     finally:
+        DASHBOARD_CLIENTS.dec()
         hub.release()
 
 

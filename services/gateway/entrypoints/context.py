@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from services.gateway.dialogue.service import DialogueService
+from services.gateway.entrypoints.call_metrics import CallMetrics
 from services.gateway.entrypoints.control import CallControl
 from services.gateway.pipeline.inference import InferencePool, SpeechModels
 from services.gateway.ports import (
@@ -50,8 +51,11 @@ class GatewayContext:
     calls: dict[str, CallControl] = field(default_factory=dict)
     # Calls waiting out their resume window; cancelled at shutdown.
     pending_ends: set[asyncio.Task[None]] = field(default_factory=set)
+    # Every published call event also moves the gateway's Prometheus metrics.
+    metrics: CallMetrics = field(default_factory=CallMetrics)
 
     def publish(self, session_id: str, line_id: str, payload: EventPayload) -> None:
+        self.metrics.observe(payload)
         self.events.publish(
             self.settings.kafka.topic(CALL_EVENTS_TOPIC),
             new_event(

@@ -31,6 +31,7 @@ from services.gateway.dialogue.base import EndCall
 from services.gateway.dialogue.prompt import model_messages
 from services.gateway.domain.actions import Action, Publish, Respond
 from services.gateway.domain.session import VoiceSession
+from services.gateway.entrypoints.call_metrics import observe_stage
 from services.gateway.entrypoints.turn_trace import DIALOGUE, TurnTrace
 from shared.events import DialogueFallback
 
@@ -76,7 +77,8 @@ class TextOutput:
         self._finish(interrupted=True)
 
     def note_stage(self, stage: str, ms: float) -> None:
-        return None
+        # A text turn has no turn.metrics (no speech stages); its timings go to metrics only.
+        observe_stage(stage, ms)
 
     def _finish(self, *, interrupted: bool) -> None:
         if self._reply is None:
