@@ -130,3 +130,8 @@ class HttpSettings(BaseSettings):
     model_config = _ENV
 
     host: str = Field("127.0.0.1", validation_alias=AliasChoices("HTTP_HOST"))
+    # The largest HTTP request body a service reads (declared or streamed); beyond it: 413,
+    # before any key check or endpoint runs (shared.http.body_limit).
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, le=64 * 1_048_576, validation_alias=AliasChoices("HTTP_MAX_BODY_BYTES")
+    )

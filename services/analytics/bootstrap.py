@@ -29,6 +29,7 @@ from services.analytics.settings import AnalyticsSettings
 from shared.auth import KeyRing
 from shared.events import Envelope, EventPayload
 from shared.http.app import health_router, install_keyring
+from shared.http.body_limit import install_body_limit
 from shared.http.ratelimit import KeyRateLimiter
 from shared.kafka.consumer import ConsumedEvent, ConsumerRunner
 from shared.kafka.producer import BufferedProducer
@@ -161,6 +162,7 @@ def create_app(settings: AnalyticsSettings) -> FastAPI:
         key_prefix=settings.redis.key_prefix,
     )
     install_keyring(app, KeyRing.from_spec(settings.auth.key_hashes))
+    install_body_limit(app, settings.http.max_body_bytes)
     app.include_router(health_router({"postgres": call_log.ping, "kafka": consumer_running}))
     app.include_router(http.router)
     app.state.live_hub = live_dashboard.hub if live_dashboard is not None else None

@@ -31,6 +31,7 @@ from services.gateway.pipeline.inference import InferencePool
 from services.gateway.settings import GatewaySettings
 from shared.auth import KeyRing
 from shared.http.app import health_router, install_keyring
+from shared.http.body_limit import install_body_limit
 from shared.kafka.producer import BufferedProducer
 from shared.lines import load_lines
 
@@ -128,6 +129,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.context = ctx
     app.state.control = control
     install_keyring(app, keyring)
+    install_body_limit(app, settings.http.max_body_bytes)
 
     async def redis_answers() -> bool:
         return bool(await redis.ping())

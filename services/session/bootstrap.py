@@ -33,6 +33,7 @@ from services.session.ports import SystemClock
 from services.session.settings import SessionSettings
 from shared.auth import KeyRing
 from shared.http.app import health_router, install_keyring
+from shared.http.body_limit import install_body_limit
 from shared.http.ratelimit import KeyRateLimiter
 from shared.kafka.consumer import ConsumedEvent, ConsumerRunner
 from shared.kafka.producer import BufferedProducer
@@ -164,6 +165,7 @@ def create_app(settings: SessionSettings) -> FastAPI:
         key_prefix=settings.redis.key_prefix,
     )
     install_keyring(app, KeyRing.from_spec(settings.auth.key_hashes))
+    install_body_limit(app, settings.http.max_body_bytes)
     app.include_router(health_router({"redis": redis_answers, "kafka": consumer_running}))
     app.include_router(http.router)
     app.include_router(backtest.router)

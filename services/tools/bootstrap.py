@@ -25,6 +25,7 @@ from services.tools.settings import ToolsSettings
 from shared.auth import KeyRing
 from shared.events.envelope import Envelope
 from shared.http.app import health_router, install_keyring
+from shared.http.body_limit import install_body_limit
 from shared.kafka.consumer import ConsumedEvent
 from shared.kafka.producer import BufferedProducer
 from shared.lines import LineConfigError, load_lines, load_tool_specs
@@ -117,6 +118,7 @@ def create_app(settings: ToolsSettings) -> FastAPI:
     app.state.crm = crm
     app.state.consumer = consumer
     install_keyring(app, KeyRing.from_spec(settings.auth.key_hashes))
+    install_body_limit(app, settings.http.max_body_bytes)
     app.include_router(health_router({"postgres": crm.ping, "kafka": consumer_running}))
     app.include_router(http.router)
     return app

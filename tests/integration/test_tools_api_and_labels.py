@@ -29,7 +29,8 @@ from tests.support.waiting import wait_until
 def test_operator_api(tools: ServiceProcess, keys: Keys) -> None:
     admin = {"Authorization": f"Bearer {keys.admin}"}
     with httpx.Client(base_url=tools.url, timeout=10) as http:
-        listed = http.get("/v1/tools").json()["tools"]
+        assert http.get("/v1/tools").status_code == 401
+        listed = http.get("/v1/tools", headers=admin).json()["tools"]
         by_name = {t["name"]: t for t in listed}
         assert set(by_name) >= {"order_status", "cancel_order", "store_info", "slow_lookup"}
         assert by_name["order_status"]["parameters"]["required"] == ["order_id"]
@@ -54,7 +55,8 @@ def test_operator_api(tools: ServiceProcess, keys: Keys) -> None:
         assert capped["limit"] == 200 and len(capped["customers"]) == 200
         assert http.get("/v1/crm/orders").status_code == 401
 
-        stats = http.get("/v1/tools/stats").json()["tools"]["order_status"]
+        assert http.get("/v1/tools/stats").status_code == 401
+        stats = http.get("/v1/tools/stats", headers=admin).json()["tools"]["order_status"]
         assert (stats["calls"], stats["ok"], stats["errors"]) == (2, 1, 1)
         assert stats["p50_ms"] is not None and stats["p95_ms"] >= stats["p50_ms"]
 

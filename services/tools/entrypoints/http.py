@@ -59,13 +59,13 @@ def _describe(registry: ToolRegistry) -> list[dict[str, Any]]:
 
 
 @router.get("/tools")
-async def list_tools(executor: Executor) -> dict[str, Any]:
+async def list_tools(executor: Executor, _key: AdminKey) -> dict[str, Any]:
     """Every tool: name, description, JSON schema of its arguments, timeout, effect."""
     return {"tools": _describe(executor.registry)}
 
 
 @router.get("/tools/stats")
-async def tool_stats(executor: Executor) -> dict[str, Any]:
+async def tool_stats(executor: Executor, _key: AdminKey) -> dict[str, Any]:
     """Calls, errors, timeouts and p50/p95 latency by tool (this process, since start)."""
     return {"tools": executor.stats.snapshot(), "breakers": executor.breaker_states()}
 

@@ -1,0 +1,80 @@
+"""Request size limits: every POST route of every service refuses an oversized body (413)
+before it reads it whole or checks a key, whether the size is declared or only streamed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.routing import iter_route_contexts
+
+from shared.http.body_limit import DEFAULT_MAX_BODY_BYTES
+from shared.settings import HttpSettings
+from tests.security.conftest import Services
+
+POST_ROUTES = [
+    ("gateway", "/twilio/voice"),
+    ("session", "/v1/rules/backtest"),
+    ("tools", "/v1/tools/lookup_order/invoke"),
+    ("analytics", "/v1/redact"),
+    ("analytics", "/v1/live/calls/call_sec_1/whisper"),
+    ("analytics", "/v1/live/calls/call_sec_1/takeover"),
+    ("analytics", "/v1/live/calls/call_sec_1/end"),
+]
+OVER = DEFAULT_MAX_BODY_BYTES + 1
+
+
+def test_the_list_covers_every_post_route(services: Services) -> None:
+    found = {
+        (name, route.path)
+        for name, app in services.apps.items()
+        for route in iter_route_contexts(app.routes)
+        if "POST" in (route.methods or set())
+    }
+    listed = {
+        (name, path.replace("call_sec_1", "{call_id}").replace("lookup_order", "{name}"))
+        for name, path in POST_ROUTES
+    }
+
+    assert found == listed
+
+
+@pytest.mark.parametrize(("service", "path"), POST_ROUTES)
+def test_a_declared_oversized_body_is_refused(services: Services, service: str, path: str) -> None:
+    answer = services.client(service).post(
+        path, content=b"x" * OVER, headers={"Content-Type": "application/json"}
+    )
+
+    assert answer.status_code == 413
+    assert answer.json() == {"detail": "request body too large"}
+
+
+def _chunks(total: int, size: int = 65_536) -> Iterator[bytes]:
+    sent = 0
+    while sent < total:
+        chunk = b" " * min(size, total - sent)
+        sent += len(chunk)
+        yield chunk
+
+
+@pytest.mark.parametrize(("service", "path"), POST_ROUTES)
+def test_a_streamed_oversized_body_is_refused(services: Services, service: str, path: str) -> None:
+    # A generator body goes out chunked, with no Content-Length to refuse up front.
+    answer = services.client(service).post(
+        path, content=_chunks(OVER), headers={"Content-Type": "application/json"}
+    )
+
+    assert answer.status_code == 413
+
+
+def test_a_body_under_the_limit_reaches_the_key_check(services: Services) -> None:
+    answer = services.client("analytics").post("/v1/redact", json={"text": "x" * 10_000})
+
+    assert answer.status_code == 401
+
+
+def test_the_limit_is_configurable_within_bounds() -> None:
+    assert HttpSettings(HTTP_MAX_BODY_BYTES=4096).max_body_bytes == 4096
+    with pytest.raises(ValueError):
+        HttpSettings(HTTP_MAX_BODY_BYTES=10)
+    assert HttpSettings().max_body_bytes == DEFAULT_MAX_BODY_BYTES
