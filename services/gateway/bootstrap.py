@@ -32,6 +32,7 @@ from services.gateway.settings import GatewaySettings
 from shared.auth import KeyRing
 from shared.http.app import health_router, install_keyring
 from shared.http.body_limit import install_body_limit
+from shared.http.ratelimit import KeyRateLimiter
 from shared.kafka.producer import BufferedProducer
 from shared.lines import load_lines
 
@@ -128,6 +129,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.producer = producer
     app.state.context = ctx
     app.state.control = control
+    app.state.rate_limiter = KeyRateLimiter(
+        settings.redis.url.get_secret_value(),
+        settings.auth.rate_limit,
+        service="gateway",
+        key_prefix=settings.redis.key_prefix,
+    )
     install_keyring(app, keyring)
     install_body_limit(app, settings.http.max_body_bytes)
 

@@ -26,6 +26,7 @@ from shared.auth import KeyRing
 from shared.events.envelope import Envelope
 from shared.http.app import health_router, install_keyring
 from shared.http.body_limit import install_body_limit
+from shared.http.ratelimit import KeyRateLimiter
 from shared.kafka.consumer import ConsumedEvent
 from shared.kafka.producer import BufferedProducer
 from shared.lines import LineConfigError, load_lines, load_tool_specs
@@ -117,6 +118,12 @@ def create_app(settings: ToolsSettings) -> FastAPI:
     app.state.executor = executor
     app.state.crm = crm
     app.state.consumer = consumer
+    app.state.rate_limiter = KeyRateLimiter(
+        settings.redis.url.get_secret_value(),
+        settings.auth.rate_limit,
+        service="tools",
+        key_prefix=settings.redis.key_prefix,
+    )
     install_keyring(app, KeyRing.from_spec(settings.auth.key_hashes))
     install_body_limit(app, settings.http.max_body_bytes)
     app.include_router(health_router({"postgres": crm.ping, "kafka": consumer_running}))

@@ -12,12 +12,13 @@ import json
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Request, WebSocket
+from fastapi import APIRouter, Depends, Request, WebSocket
 from prometheus_client import Gauge
 from starlette.websockets import WebSocketDisconnect
 
 from services.analytics.live_hub import ClientStuckError, LiveClient, LiveHub
-from shared.auth import KeyRing, bearer_token
+from shared.auth import ROLES, KeyRing
+from shared.http.app import require_role
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +43,15 @@ class _Closed(Exception):
         self.reason = reason
 
 
+# Any configured key may ask (401 for none or an unknown one), within its rate limit.
+AnyKey = Annotated[str, Depends(require_role(*ROLES))]
+
+
 @router.get("/whoami")
-async def whoami(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> dict[str, Any]:
+async def whoami(request: Request, key: AnyKey) -> dict[str, Any]:
     """The roles of the Bearer key, and whether it gets the live view (401 for no such key)."""
     keyring: KeyRing = request.app.state.keyring
-    key = bearer_token(authorization)
     roles = keyring.roles_of(key)
-    if not roles:
-        raise HTTPException(
-            401, "missing or unknown API key", headers={"WWW-Authenticate": "Bearer"}
-        )
     live = getattr(request.app.state, "live_hub", None) is not None
     return {"roles": sorted(roles), "live": live and keyring.allows(key, "supervisor")}
 
