@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # portable AVX2 build runs on x86-64 CPUs since Haswell. pip caches the wheel after one build.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: up down logs status test test-fast lint typecheck format bench eval eval-redaction eval-escalation schemas system-deps promtool clean seed vendor
+.PHONY: up down logs status test test-fast lint audit typecheck format bench eval eval-redaction eval-escalation schemas system-deps promtool clean seed vendor
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,6 +80,16 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
+
+## audit: known vulnerabilities in the installed dependencies (pip-audit against its PyPI
+## vulnerability service). Not part of `lint`: it needs that service, which a machine that reaches
+## packages only through a mirror does not have. --strict makes a dependency it could not check a
+## failure, so an unreachable service never passes as "no known vulnerabilities".
+AUDIT_TIMEOUT_S ?= 300
+audit: $(STAMP)
+	@test -x $(VENV)/bin/pip-audit || $(PY) -m pip install --quiet pip-audit
+	timeout $(AUDIT_TIMEOUT_S) $(VENV)/bin/pip-audit --strict --vulnerability-service pypi \
+	  --progress-spinner off --skip-editable
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

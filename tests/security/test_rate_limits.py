@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
-import httpx
 
 from services.analytics.bootstrap import create_app as create_analytics
 from services.analytics.settings import AnalyticsSettings
