@@ -1,15 +1,22 @@
-"""Request size limits: every POST route of every service refuses an oversized body (413)
-before it reads it whole or checks a key, whether the size is declared or only streamed."""
+"""Request and frame size limits: every POST route of every service refuses an oversized body
+(413) before it reads it whole or checks a key, whether the size is declared or only streamed;
+the voice socket refuses an oversized frame in-band; uvicorn caps every WebSocket message.
+(The desk's and the live feed's 1009 closes: tests/integration/test_handoff_desk.py and
+test_live_feed.py.)"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
+from shared import service_main
 from shared.http.body_limit import DEFAULT_MAX_BODY_BYTES
-from shared.settings import HttpSettings
+from shared.settings import HttpSettings, TelemetrySettings
 from tests.security.conftest import Services
 
 POST_ROUTES = [
@@ -78,3 +85,36 @@ def test_the_limit_is_configurable_within_bounds() -> None:
     with pytest.raises(ValueError):
         HttpSettings(HTTP_MAX_BODY_BYTES=10)
     assert HttpSettings().max_body_bytes == DEFAULT_MAX_BODY_BYTES
+
+
+def test_an_oversized_voice_frame_is_answered_with_an_error_and_the_call_goes_on(
+    services: Services,
+) -> None:
+    limit = services.apps["gateway"].state.settings.max_frame_bytes
+    key = {"Authorization": f"Bearer {services.keys['gateway']}"}
+    with services.client("gateway").websocket_connect("/v1/ws", headers=key) as ws:
+        assert json.loads(ws.receive_text())["type"] == "session.ready"
+        for _ in range(2):  # the session survives the refusal and refuses again
+            ws.send_text(json.dumps({"type": "session.update", "pad": "a" * (limit + 1)}))
+            while (frame := json.loads(ws.receive_text()))["type"] != "session.error":
+                pass  # the greeting's reply frames
+            assert frame == {
+                "type": "session.error",
+                "code": "invalid_format",
+                "message": f"frame larger than {limit} bytes",
+            }
+
+
+def test_services_are_served_with_a_websocket_message_cap_and_no_access_log(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(service_main, "setup_logging", lambda *_: None)
+    monkeypatch.setattr(service_main, "setup_tracing", lambda *_: None)
+    monkeypatch.setattr(service_main.uvicorn, "run", lambda app, **kw: seen.update(kw))
+
+    service_main.serve("t", FastAPI(), host="127.0.0.1", port=1, telemetry=TelemetrySettings())
+
+    # uvicorn closes a socket (1009) on a message over the cap before the app sees it.
+    assert seen["ws_max_size"] == 1_048_576
+    assert seen["access_log"] is False  # URLs carry single-use tokens
