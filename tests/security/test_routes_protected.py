@@ -18,13 +18,15 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
-from starlette.routing import WebSocketRoute
+from starlette.routing import Mount, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocketDisconnect
 
 from shared.auth import ROLES, Role
 from tests.security.conftest import Services
 
 WS = "WS"
+MOUNT = "MOUNT"  # a mounted app or static directory; none today, and a new one must be listed
 # (service, method or WS, path): why it needs no key. Nothing here returns call data.
 PUBLIC: dict[tuple[str, str, str], str] = {}
 for _service in ("gateway", "session", "tools", "analytics"):
@@ -100,8 +102,17 @@ def _routes(app: FastAPI) -> Iterator[tuple[str, str]]:
         if isinstance(original, WebSocketRoute) or "websocket" in type(original).__name__.lower():
             yield WS, path
             continue
+        if not route.methods:  # a Mount (static files, a sub-app): everything under its path
+            yield MOUNT, path
         for method in sorted((route.methods or set()) - {"HEAD"}):
             yield method, path
+
+
+def test_a_mount_would_be_enumerated() -> None:
+    app = FastAPI()
+    app.router.routes.append(Mount("/files", app=StaticFiles(directory=".")))
+
+    assert (MOUNT, "/files") in set(_routes(app))
 
 
 def test_every_route_is_protected_or_deliberately_public(services: Services) -> None:
