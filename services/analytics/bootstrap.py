@@ -28,7 +28,7 @@ from services.analytics.ports import LiveCalls
 from services.analytics.settings import AnalyticsSettings
 from shared.auth import KeyRing
 from shared.events import Envelope, EventPayload
-from shared.http.app import health_router, install_keyring
+from shared.http.app import ERROR_RESPONSES, health_router, install_keyring
 from shared.http.ratelimit import KeyRateLimiter
 from shared.kafka.consumer import ConsumedEvent, ConsumerRunner
 from shared.kafka.producer import BufferedProducer
@@ -143,7 +143,9 @@ def create_app(settings: AnalyticsSettings) -> FastAPI:
     async def consumer_running() -> bool:
         return runner.running and not runner.stalled
 
-    app = FastAPI(title="Switchboard analytics", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Switchboard analytics", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES
+    )
     app.state.settings = settings
     app.state.call_log = call_log
     app.state.queries = PostgresCallQueries(engine)
