@@ -31,7 +31,7 @@ from services.gateway.settings import GatewaySettings
 from shared.kafka.topics import ensure_topics, load_topic_specs
 from shared.settings import AuthSettings, KafkaSettings, RedisSettings
 from tests.conftest import Keys
-from tests.support.fuzzing import client_frames, examples
+from tests.support.fuzzing import client_frames, examples, twilio_frames
 from tests.support.waiting import wait_until
 
 MAX_FRAME_BYTES = 4_096
@@ -47,9 +47,9 @@ class Gateway:
     ctx: GatewayContext
     key: str
 
-    def connect(self) -> Any:
+    def connect(self, path: str = "/v1/ws") -> Any:
         return websockets.connect(
-            f"ws://127.0.0.1:{self.port}/v1/ws",
+            f"ws://127.0.0.1:{self.port}{path}",
             additional_headers={"Authorization": f"Bearer {self.key}"},
             max_size=None,
         )
@@ -187,3 +187,44 @@ async def test_a_frame_over_the_gateway_limit_is_an_error_event(gateway: Gateway
     assert errors and errors[0]["code"] == "invalid_format", received
     assert "larger than" in errors[0]["message"]
     assert code == 1000
+
+
+# /twilio/media reads at most this many frames looking for a valid ``start`` (twilio_media.py).
+FRAMES_BEFORE_START = 10
+
+
+async def _twilio_close(gateway: Gateway, frames: list[str | bytes]) -> int | None:
+    async with gateway.connect("/twilio/media") as ws:
+        with contextlib.suppress(ConnectionClosed):
+            for raw in frames:
+                await ws.send(raw)
+            async with asyncio.timeout(15):  # at the bound: the test fails on TimeoutError
+                async for _ in ws:
+                    pass
+    code: int | None = ws.close_code
+    return code
+
+
+@settings(max_examples=examples(20))
+@given(
+    frames=st.lists(
+        twilio_frames(MAX_FRAME_BYTES), min_size=FRAMES_BEFORE_START, max_size=FRAMES_BEFORE_START
+    )
+)
+async def test_fuzzed_twilio_frames_without_a_valid_secret_close_1008(
+    gateway: Gateway, frames: list[str | bytes]
+) -> None:
+    """A media stream with no valid per-call secret is refused with 1008, whatever it sends."""
+    tasks_before = len(_call_tasks())
+    assert await _twilio_close(gateway, frames) == 1008
+    await _fresh_session_works(gateway)
+    await _nothing_left_behind(gateway, tasks_before)
+
+
+async def test_regression_non_ascii_twilio_payloads_are_refused_not_a_crash(
+    gateway: Gateway,
+) -> None:
+    """Found by the unit fuzzer: a non-ASCII media payload escaped the frame parser as a bare
+    ValueError, and the socket closed 1011 (internal error) instead of skipping the frame."""
+    media = json.dumps({"event": "media", "media": {"payload": "\u00ffAAA"}})
+    assert await _twilio_close(gateway, [media] * FRAMES_BEFORE_START) == 1008
