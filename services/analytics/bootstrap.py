@@ -28,7 +28,7 @@ from services.analytics.ports import LiveCalls
 from services.analytics.settings import AnalyticsSettings
 from shared.auth import KeyRing
 from shared.events import Envelope, EventPayload
-from shared.http.app import health_router, install_keyring
+from shared.http.app import ERROR_RESPONSES, health_router, install_keyring
 from shared.http.body_limit import install_body_limit
 from shared.http.ratelimit import KeyRateLimiter
 from shared.kafka.consumer import ConsumedEvent, ConsumerRunner
@@ -144,7 +144,9 @@ def create_app(settings: AnalyticsSettings) -> FastAPI:
     async def consumer_running() -> bool:
         return runner.running and not runner.stalled
 
-    app = FastAPI(title="Switchboard analytics", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Switchboard analytics", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES
+    )
     app.state.settings = settings
     app.state.call_log = call_log
     app.state.queries = PostgresCallQueries(engine)

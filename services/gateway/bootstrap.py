@@ -30,7 +30,7 @@ from services.gateway.entrypoints.ws import GatewayContext, serve_voice_socket
 from services.gateway.pipeline.inference import InferencePool
 from services.gateway.settings import GatewaySettings
 from shared.auth import KeyRing
-from shared.http.app import health_router, install_keyring
+from shared.http.app import ERROR_RESPONSES, health_router, install_keyring
 from shared.http.body_limit import install_body_limit
 from shared.http.ratelimit import KeyRateLimiter
 from shared.kafka.producer import BufferedProducer
@@ -124,7 +124,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             if ctx.pool is not None:
                 ctx.pool.shutdown()
 
-    app = FastAPI(title="Switchboard gateway", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Switchboard gateway", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES
+    )
     app.state.settings = settings
     app.state.producer = producer
     app.state.context = ctx

@@ -32,7 +32,7 @@ from services.session.handoff_desk import DeskTopics, HandoffDesk
 from services.session.ports import SystemClock
 from services.session.settings import SessionSettings
 from shared.auth import KeyRing
-from shared.http.app import health_router, install_keyring
+from shared.http.app import ERROR_RESPONSES, health_router, install_keyring
 from shared.http.body_limit import install_body_limit
 from shared.http.ratelimit import KeyRateLimiter
 from shared.kafka.consumer import ConsumedEvent, ConsumerRunner
@@ -147,7 +147,9 @@ def create_app(settings: SessionSettings) -> FastAPI:
     async def consumer_running() -> bool:
         return all(r.running and not r.stalled for r in (runner, control_runner))
 
-    app = FastAPI(title="Switchboard session", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Switchboard session", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES
+    )
     app.state.settings = settings
     app.state.redis = redis
     app.state.registry = registry

@@ -24,7 +24,7 @@ from services.tools.ports import SideEffects, ToolBackend
 from services.tools.settings import ToolsSettings
 from shared.auth import KeyRing
 from shared.events.envelope import Envelope
-from shared.http.app import health_router, install_keyring
+from shared.http.app import ERROR_RESPONSES, health_router, install_keyring
 from shared.http.body_limit import install_body_limit
 from shared.http.ratelimit import KeyRateLimiter
 from shared.kafka.consumer import ConsumedEvent
@@ -113,7 +113,9 @@ def create_app(settings: ToolsSettings) -> FastAPI:
     async def consumer_running() -> bool:
         return consumer.running
 
-    app = FastAPI(title="Switchboard tools", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Switchboard tools", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES
+    )
     app.state.settings = settings
     app.state.executor = executor
     app.state.crm = crm

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
 from shared.auth import KeyRing, Role, bearer_token
 from shared.http.ratelimit import KeyRateLimiter
@@ -16,6 +17,26 @@ from shared.http.ratelimit import KeyRateLimiter
 # A readiness check answers True when its dependency answers; each is bounded by this timeout.
 ReadinessCheck = Callable[[], Awaitable[bool]]
 CHECK_TIMEOUT_S = 2.0
+
+
+class ErrorBody(BaseModel):
+    """An error answer: a message, or FastAPI's list of request validation errors."""
+
+    detail: str | list[dict[str, Any]]
+
+
+# Answers any operation may give besides its own, in every service's OpenAPI spec (FastAPI's
+# default 422 documents only the validation-error list; handlers also answer 422 with a message).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (401, "No API key, or an unknown one."),
+        (403, "The key's role may not do this."),
+        (404, "No such resource."),
+        (422, "The request is not valid."),
+        (429, "The key's rate limit is exceeded."),
+    )
+}
 
 
 def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
@@ -26,7 +47,9 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    # The spec says what these answer (a schema fuzzer checks responses against it): 503 is
+    # readiness' "not yet", and metrics are Prometheus text, not JSON.
+    @router.get("/readyz", responses={503: {"description": "A dependency does not answer."}})
     async def readyz() -> JSONResponse:
         results: dict[str, bool] = {}
         for name, check in checks.items():
@@ -40,7 +63,7 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
             status_code=200 if ready else 503,
         )
 
-    @router.get("/metrics")
+    @router.get("/metrics", response_class=PlainTextResponse)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

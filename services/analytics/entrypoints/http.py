@@ -120,7 +120,16 @@ async def stats(
     return {"since": first.isoformat(), "until": last.isoformat(), **summarise(rows)}
 
 
-@router.get("/export/calls")
+# Streamed exports: JSON lines or CSV, never one JSON document.
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "One row per line.",
+        "content": {"application/x-ndjson": {}, "text/csv": {}},
+    }
+}
+
+
+@router.get("/export/calls", response_class=StreamingResponse, responses=EXPORT_RESPONSES)
 async def export_calls(
     queries: QueriesDep,
     where: FilterDep,
@@ -131,7 +140,7 @@ async def export_calls(
     return _stream(queries.export_calls(where), SUMMARY_COLUMNS, format, "calls")
 
 
-@router.get("/export/turns")
+@router.get("/export/turns", response_class=StreamingResponse, responses=EXPORT_RESPONSES)
 async def export_turns(
     queries: QueriesDep,
     where: FilterDep,

@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 from starlette.datastructures import FormData, UploadFile
 from twilio.request_validator import RequestValidator
 
@@ -44,29 +46,41 @@ UNAVAILABLE = "Sorry, we cannot take your call right now. Please try again later
 TWIML = "application/xml"
 
 
-@router.post("/twilio/voice", include_in_schema=True)
+# Twilio reads the TwiML; refusals are plain text (documented so a schema fuzzer can check them).
+_PLAIN = {"content": {"text/plain": {"schema": {"type": "string"}}}}
+TWILIO_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {TWIML: {"schema": {"type": "string"}}}, "description": "TwiML"},
+    400: {**_PLAIN, "description": "Malformed form, or no CallSid/AccountSid."},
+    403: {**_PLAIN, "description": "A bad or missing Twilio signature."},
+    413: {**_PLAIN, "description": "The request is too large."},
+}
+
+
+@router.post(
+    "/twilio/voice", include_in_schema=True, response_class=Response, responses=TWILIO_RESPONSES
+)
 async def incoming_call(request: Request) -> Response:
     """Answer an incoming Twilio call with TwiML that streams it to this gateway."""
     ctx: GatewayContext = request.app.state.context
     if int(request.headers.get("content-length") or 0) > MAX_WEBHOOK_BYTES:
-        return Response("request too large", status_code=413)
+        return PlainTextResponse("request too large", status_code=413)
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_WEBHOOK_BYTES:
-            return Response("request too large", status_code=413)
+            return PlainTextResponse("request too large", status_code=413)
     try:
         fields = parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=MAX_FIELDS)
         pairs: list[tuple[str, str | UploadFile]] = list(fields)
         form = FormData(pairs)
     except ValueError:
-        return Response("malformed form", status_code=400)
+        return PlainTextResponse("malformed form", status_code=400)
     if not _signed(ctx, request, form):
         log.warning("twilio webhook refused: bad or missing signature")
-        return Response("invalid signature", status_code=403)
+        return PlainTextResponse("invalid signature", status_code=403)
     call_sid, account_sid = str(form.get("CallSid", "")), str(form.get("AccountSid", ""))
     if not (CALL_SID.match(call_sid) and ACCOUNT_SID.match(account_sid)):
-        return Response("CallSid and AccountSid are required", status_code=400)
+        return PlainTextResponse("CallSid and AccountSid are required", status_code=400)
     line = line_for_number(ctx.lines, str(form.get("To", "")))
     if line is None:
         log.warning("call to a number no line owns", extra={"call_sid": call_sid})

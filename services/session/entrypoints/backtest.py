@@ -20,7 +20,7 @@ from services.session.adapters.http_call_log import AnalyticsCallLog, CallLogUna
 from services.session.adapters.yaml_lines import LineBook
 from services.session.domain.backtest import backtest
 from services.session.domain.rules import EscalationEngine
-from shared.http.app import require_role
+from shared.http.app import ErrorBody, require_role
 from shared.lines import SupportLine
 
 router = APIRouter(prefix="/v1/rules", tags=["rules"])
@@ -36,7 +36,10 @@ class BacktestRequest(BaseModel):
     max_calls: int = Field(500, ge=1, le=100_000)
 
 
-@router.post("/backtest")
+@router.post(
+    "/backtest",
+    responses={502: {"model": ErrorBody, "description": "The analytics API did not answer."}},
+)
 async def run_backtest(body: BacktestRequest, request: Request, _key: SupervisorKey) -> Any:
     """Replay stored calls in ``[since, until)`` through the rules; report who would escalate."""
     state = request.app.state
