@@ -11,13 +11,11 @@ screenshot of each view is saved to ``test-artifacts/``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 import websockets
 from playwright.async_api import Page, async_playwright
 
@@ -34,6 +32,7 @@ from tests.e2e.test_handoff import DESK_KEY, Desk
 from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.calls import Caller
 from tests.support.processes import REPO, ServiceProcess, running
+from tests.support.serving import serving
 from tests.support.tools import Tail
 from tests.support.waiting import wait_until
 
@@ -59,18 +58,10 @@ async def gateway_port(
     app = create_app(settings)
     ctx: GatewayContext = app.state.context
     ctx.dialogue.llm = ScriptedModel()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve(), name="dashboard-test-gateway")
-    try:
-        assert await wait_until(lambda: server.started, 20)
+    async with serving(app, port):
         # Commands reach the call only once the gateway's control consumer has joined.
         assert await wait_until(lambda: app.state.control.runner.running, 30)
         yield port
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(serving, 30)
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import uvicorn
 import websockets
 from redis.asyncio import Redis
 
@@ -47,6 +46,7 @@ from shared.settings import AuthSettings, KafkaSettings, RedisSettings
 from tests.conftest import Keys
 from tests.support.calls import Caller, rms, tone
 from tests.support.kafka import read_topic
+from tests.support.serving import serving
 from tests.support.waiting import wait_until
 
 WHISPER = "mention the winter sale"
@@ -127,22 +127,16 @@ async def gateway(infra: Infrastructure, keys: Keys) -> AsyncIterator[Gateway]:
     app = create_app(settings)
     ctx: GatewayContext = app.state.context
     ctx.dialogue.llm = ScriptedModel()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve())
     producer = BufferedProducer(kafka, client_id="test-supervisor")
     await producer.start()
     redis = Redis.from_url(infra.redis_url)
     try:
-        assert await wait_until(lambda: server.started, 20)
-        # The control consumer joins its group (a few seconds on tansu) before the tests run,
-        # so their timings measure the commands, not the join.
-        assert await wait_until(lambda: app.state.control.runner.running, 30)
-        yield Gateway(port, ctx, kafka, producer, redis, prefix, keys.gateway)
+        async with serving(app, port):
+            # The control consumer joins its group (a few seconds on tansu) before the tests run,
+            # so their timings measure the commands, not the join.
+            assert await wait_until(lambda: app.state.control.runner.running, 30)
+            yield Gateway(port, ctx, kafka, producer, redis, prefix, keys.gateway)
     finally:
-        server.should_exit = True
-        await asyncio.wait_for(serving, 30)
         await producer.close()
         await redis.aclose()
 

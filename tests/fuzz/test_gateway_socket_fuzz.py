@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 import websockets
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -32,6 +31,7 @@ from shared.kafka.topics import ensure_topics, load_topic_specs
 from shared.settings import AuthSettings, KafkaSettings, RedisSettings
 from tests.conftest import Keys
 from tests.support.fuzzing import client_frames, examples, twilio_frames
+from tests.support.serving import serving
 from tests.support.waiting import wait_until
 
 MAX_FRAME_BYTES = 4_096
@@ -77,22 +77,8 @@ async def gateway(infra: Infrastructure, keys: Keys) -> AsyncIterator[Gateway]:
         auth=AuthSettings(AUTH_KEY_HASHES=keys.hashes),
     )
     app = create_app(settings_)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        ws_max_size=WS_MAX_SIZE,
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    try:
-        assert await wait_until(lambda: server.started, 20)
+    async with serving(app, port, ws_max_size=WS_MAX_SIZE):
         yield Gateway(port, app.state.context, keys.gateway)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(serving, 30)
 
 
 async def _exchange(ws: Any, frames: list[str | bytes]) -> tuple[list[dict[str, Any]], int | None]:
