@@ -78,6 +78,11 @@ def log_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 async def kafka(infra: Infrastructure, unique: str) -> KafkaSettings:
     """Kafka settings with a topic prefix of this test's own; the topics exist."""
+    return await topics_of_own(infra, unique)
+
+
+async def topics_of_own(infra: Infrastructure, unique: str) -> KafkaSettings:
+    """Kafka settings with the topic prefix ``t<unique>.``, its topics created."""
     settings = KafkaSettings(
         KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap,
         KAFKA_TOPIC_PREFIX=f"t{unique}.",

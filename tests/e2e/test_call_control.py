@@ -41,9 +41,8 @@ from shared.events import (
     new_event,
 )
 from shared.kafka.producer import BufferedProducer
-from shared.kafka.topics import ensure_topics, load_topic_specs
 from shared.settings import AuthSettings, KafkaSettings, RedisSettings
-from tests.conftest import Keys
+from tests.conftest import Keys, topics_of_own
 from tests.support.calls import Caller, rms, tone
 from tests.support.kafka import read_topic
 from tests.support.serving import serving
@@ -107,13 +106,7 @@ class Gateway:
 @pytest.fixture(scope="module")
 async def gateway(infra: Infrastructure, keys: Keys) -> AsyncIterator[Gateway]:
     unique = uuid.uuid4().hex[:10]
-    kafka = KafkaSettings(
-        KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap,
-        KAFKA_TOPIC_PREFIX=f"t{unique}.",
-        KAFKA_REQUEST_TIMEOUT_S=2.0,
-        KAFKA_RECORD_TIMEOUT_S=2.0,
-    )
-    await ensure_topics(kafka, load_topic_specs())
+    kafka = await topics_of_own(infra, unique)
     port = free_port()
     prefix = f"t{unique}:"
     settings = GatewaySettings(

@@ -27,9 +27,8 @@ from infra.localstack.infrastructure import Infrastructure, free_port
 from services.gateway.bootstrap import create_app
 from services.gateway.entrypoints.context import GatewayContext
 from services.gateway.settings import GatewaySettings
-from shared.kafka.topics import ensure_topics, load_topic_specs
-from shared.settings import AuthSettings, KafkaSettings, RedisSettings
-from tests.conftest import Keys
+from shared.settings import AuthSettings, RedisSettings
+from tests.conftest import Keys, topics_of_own
 from tests.support.fuzzing import client_frames, examples, twilio_frames
 from tests.support.serving import serving
 from tests.support.waiting import wait_until
@@ -58,13 +57,7 @@ class Gateway:
 @pytest.fixture(scope="module")
 async def gateway(infra: Infrastructure, keys: Keys) -> AsyncIterator[Gateway]:
     unique = uuid.uuid4().hex[:10]
-    kafka = KafkaSettings(
-        KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap,
-        KAFKA_TOPIC_PREFIX=f"t{unique}.",
-        KAFKA_REQUEST_TIMEOUT_S=2.0,
-        KAFKA_RECORD_TIMEOUT_S=2.0,
-    )
-    await ensure_topics(kafka, load_topic_specs())
+    kafka = await topics_of_own(infra, unique)
     port = free_port()
     settings_ = GatewaySettings(
         GATEWAY_PORT=port,
