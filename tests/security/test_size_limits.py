@@ -96,13 +96,22 @@ def test_an_oversized_voice_frame_is_answered_with_an_error_and_the_call_goes_on
         assert json.loads(ws.receive_text())["type"] == "session.ready"
         for _ in range(2):  # the session survives the refusal and refuses again
             ws.send_text(json.dumps({"type": "session.update", "pad": "a" * (limit + 1)}))
-            while (frame := json.loads(ws.receive_text()))["type"] != "session.error":
-                pass  # the greeting's reply frames
+            frame = next_error(ws)
             assert frame == {
                 "type": "session.error",
                 "code": "invalid_format",
                 "message": f"frame larger than {limit} bytes",
             }
+
+
+def next_error(ws: Any, *, max_frames: int = 200) -> dict[str, Any]:
+    """The next ``session.error``, passing over the greeting's reply frames; at most
+    ``max_frames`` are read, then the test fails rather than reading on."""
+    for _ in range(max_frames):
+        frame: dict[str, Any] = json.loads(ws.receive_text())
+        if frame["type"] == "session.error":
+            return frame
+    raise AssertionError(f"no session.error within {max_frames} frames")
 
 
 def test_services_are_served_with_a_websocket_message_cap_and_no_access_log(
