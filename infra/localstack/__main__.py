@@ -28,7 +28,9 @@ from infra.localstack.supervisor import stack_ports
 UP_TIMEOUT_S = 180.0
 NOTE_AFTER_S = 10.0  # a spec's waiting_note is printed once it has waited this long
 DOCS = ("gateway", "session", "tools", "analytics")
-DOWN_TIMEOUT_S = 45.0
+# The supervisor's own stop: the gateway's drain bound with the local settings (about 85 s when
+# calls are live; a second or two when none is), then the infrastructure.
+DOWN_TIMEOUT_S = 120.0
 
 
 def _pid_alive(pid: int) -> bool:

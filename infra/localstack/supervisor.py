@@ -22,6 +22,7 @@ from infra.localstack import devkeys
 from infra.localstack.infrastructure import Infrastructure, TansuBroker, resolve
 from infra.localstack.paths import LOGS, REPO, STACK_ENV, STATE, SUPERVISOR_PID, ensure_dirs
 from infra.localstack.services import ServiceSpec, embedded_llm, llm_base_url, service_specs
+from services.gateway.domain.drain import DrainBudget
 from shared.kafka.topics import ensure_topics, load_topic_specs
 from shared.settings import KafkaSettings
 
@@ -30,6 +31,8 @@ log = logging.getLogger("supervisor")
 RESTART_BACKOFF_MAX_S = 30.0
 HEALTHY_UPTIME_S = 60.0
 STOP_GRACE_S = 25.0
+# The local gateway drains live calls this long on `make down` (docs/reliability.md, "Drain").
+LOCAL_DRAIN_TIMEOUT_S = "5"
 SEED_TIMEOUT_S = 180.0
 DEFAULT_PORTS = {"gateway": 8080, "session": 8081, "tools": 8082, "analytics": 8083, "llm": 8090}
 
@@ -123,7 +126,17 @@ def child_environment(
         }
     )
     env.setdefault("LOG_FORMAT", "json")
+    env.setdefault("GATEWAY_DRAIN_TIMEOUT_S", LOCAL_DRAIN_TIMEOUT_S)
     return env
+
+
+def stop_grace_s(env: dict[str, str]) -> float:
+    """How long the children may take to stop: the gateway's drain bound, at least."""
+    drain = DrainBudget(
+        float(env.get("GATEWAY_DRAIN_TIMEOUT_S", LOCAL_DRAIN_TIMEOUT_S)),
+        float(env.get("GATEWAY_RESUME_WINDOW_S", 30)),
+    )
+    return max(STOP_GRACE_S, drain.shutdown_s)
 
 
 def write_stack_env(infra: Infrastructure, ports: dict[str, int], llm_url: str) -> None:
@@ -193,6 +206,7 @@ def run() -> int:
     ports = stack_ports(dict(os.environ))
     infra = resolve(state_dir=STATE, kafka_port=int(os.environ.get("SWITCHBOARD_KAFKA_PORT", 9092)))
     children: list[Child] = []
+    env: dict[str, str] = {}
     try:
         for note in infra.notes:
             log.info("%s", note)
@@ -214,7 +228,7 @@ def run() -> int:
         log.info("stopping")
         for child in children:
             child.terminate()
-        deadline = time.monotonic() + STOP_GRACE_S
+        deadline = time.monotonic() + stop_grace_s(env)
         for child in children:
             child.wait_or_kill(deadline)
         infra.stop()

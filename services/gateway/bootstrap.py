@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, WebSocket
@@ -25,16 +26,19 @@ from services.gateway.dialogue.service import DialogueService
 from services.gateway.entrypoints import http, twilio_webhook
 from services.gateway.entrypoints.bridge import serve_bridge_socket
 from services.gateway.entrypoints.control import ControlRouter
+from services.gateway.entrypoints.drain import drain
 from services.gateway.entrypoints.twilio_media import serve_twilio_media
 from services.gateway.entrypoints.ws import GatewayContext, serve_voice_socket
 from services.gateway.pipeline.inference import InferencePool
 from services.gateway.settings import GatewaySettings
 from shared.auth import KeyRing
-from shared.http.app import ERROR_RESPONSES, health_router, install_keyring
+from shared.http.app import ERROR_RESPONSES, ReadinessCheck, health_router, install_keyring
 from shared.http.body_limit import install_body_limit
 from shared.http.ratelimit import KeyRateLimiter
 from shared.kafka.producer import BufferedProducer
 from shared.lines import load_lines
+
+log = logging.getLogger(__name__)
 
 VOICE_PATHS = ("/v1/ws", "/v1/voice", "/v1/realtime")
 
@@ -109,8 +113,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         try:
             yield
         finally:
-            # Dropped calls still in their resume window: their call.ended is not published
-            # by this process (another gateway that resumes them will end them).
+            # The drain (SIGTERM) settled the dropped calls; any still waiting (no drain ran, or
+            # past its bound) end without their call.ended from this process.
+            if ctx.pending_ends:
+                log.warning(
+                    "dropped calls unsettled at exit", extra={"calls": len(ctx.pending_ends)}
+                )
             for task in list(ctx.pending_ends):
                 task.cancel()
             warming.cancel()
@@ -143,7 +151,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     async def redis_answers() -> bool:
         return bool(await redis.ping())
 
-    app.include_router(health_router({"kafka": producer.check_broker, "redis": redis_answers}))
+    checks: dict[str, ReadinessCheck] = {"kafka": producer.check_broker, "redis": redis_answers}
+    app.include_router(health_router(checks, draining=lambda: ctx.draining))
+    # Run by the server on SIGTERM before it closes any socket (shared/service_main.py).
+    app.state.drain = lambda: drain(ctx)
     app.include_router(http.router)
     app.include_router(http.page_router)
     app.include_router(twilio_webhook.router)

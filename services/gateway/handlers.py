@@ -73,15 +73,46 @@ async def save_checkpoint(
 
 
 async def end_if_not_resumed(
-    session_id: str, *, store: SessionStore, window_s: float = RESUME_WINDOW_S
+    session_id: str,
+    *,
+    store: SessionStore,
+    window_s: float = RESUME_WINDOW_S,
+    gateway_id: str | None = None,
+    poll_s: float | None = None,
 ) -> EventPayload | None:
-    """After the resume window: the ``call.ended`` of a call nobody resumed (else None)."""
-    await asyncio.sleep(window_s)
+    """After the resume window: the ``call.ended`` of a call nobody resumed (else None).
+
+    With ``gateway_id`` and ``poll_s`` the store is looked at every ``poll_s`` meanwhile: once
+    the checkpoint is no longer this gateway's dropped one (another gateway claimed it, or it is
+    gone), the wait ends early with None. A drained gateway then exits as soon as its handed-over
+    calls are resumed elsewhere, instead of a whole window later.
+    """
+    if gateway_id is None or poll_s is None:
+        await asyncio.sleep(window_s)
+    elif not await _dropped_here_until(session_id, store, gateway_id, window_s, poll_s):
+        return None
     checkpoint = await asyncio.wait_for(store.release(session_id), STORE_TIMEOUT_S)
     if checkpoint is None:
         return None  # resumed elsewhere (or ended): that gateway ends the call
     duration = max(0.0, time.time() - checkpoint.started_at)
     return CallEnded(reason="client_disconnected", duration_s=round(duration, 3))
+
+
+async def _dropped_here_until(
+    session_id: str, store: SessionStore, gateway_id: str, window_s: float, poll_s: float
+) -> bool:
+    """Wait ``window_s``; False as soon as the call is no longer dropped by ``gateway_id``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + window_s
+    while (left := deadline - loop.time()) > 0:
+        await asyncio.sleep(min(poll_s, left))
+        try:
+            found = await asyncio.wait_for(store.load(session_id), STORE_TIMEOUT_S)
+        except Exception:
+            continue  # the store is slow or away: keep waiting; the release decides at the end
+        if found is None or found.state != "dropped" or found.gateway_id != gateway_id:
+            return False
+    return True
 
 
 def _refusal(code: str, message: str) -> list[Action]:

@@ -48,6 +48,11 @@ class GatewaySettings(BaseSettings):
     resume_window_s: float = Field(
         30.0, gt=0, le=600, validation_alias=AliasChoices("GATEWAY_RESUME_WINDOW_S")
     )
+    # On SIGTERM live calls may go on this long (new ones are refused); then API sessions are
+    # handed over to resume elsewhere and phone calls end (docs/reliability.md, "Drain").
+    drain_timeout_s: float = Field(
+        30.0, ge=0, le=600, validation_alias=AliasChoices("GATEWAY_DRAIN_TIMEOUT_S")
+    )
     # Server messages waiting for a slow client; a client this far behind is closed.
     send_queue_size: int = Field(256, ge=8)
     # Largest text frame accepted (bytes); uvicorn closes on anything above its own 1 MiB cap.

@@ -39,8 +39,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
-    """``/healthz`` (the process is alive), ``/readyz`` (its dependencies answer), ``/metrics``."""
+def health_router(
+    checks: dict[str, ReadinessCheck], draining: Callable[[], bool] | None = None
+) -> APIRouter:
+    """``/healthz`` (the process is alive), ``/readyz`` (its dependencies answer), ``/metrics``.
+
+    ``draining`` says the service is shutting down: ``/readyz`` then answers 503 ``draining``
+    whatever its dependencies say, so a load balancer routes new work elsewhere.
+    """
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz")
@@ -49,8 +55,13 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
 
     # The spec says what these answer (a schema fuzzer checks responses against it): 503 is
     # readiness' "not yet", and metrics are Prometheus text, not JSON.
-    @router.get("/readyz", responses={503: {"description": "A dependency does not answer."}})
+    @router.get(
+        "/readyz",
+        responses={503: {"description": "A dependency does not answer, or the service drains."}},
+    )
     async def readyz() -> JSONResponse:
+        if draining is not None and draining():
+            return JSONResponse({"status": "draining", "checks": {}}, status_code=503)
         results: dict[str, bool] = {}
         for name, check in checks.items():
             try:

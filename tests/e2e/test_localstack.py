@@ -107,7 +107,7 @@ async def test_make_up_twice_then_a_call_then_make_down(
         assert restarted, "the supervisor did not restart the killed gateway"
         pids |= stack_pids(state)
     finally:
-        down = launcher("down", env, timeout=120)
+        down = launcher("down", env, timeout=150)  # beyond DOWN_TIMEOUT_S
     assert down.returncode == 0, down.stdout + down.stderr
     alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
     assert alive == [], f"processes left running: {alive}"

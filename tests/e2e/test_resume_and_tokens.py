@@ -12,7 +12,7 @@ import pytest
 import websockets
 
 from infra.localstack.infrastructure import free_port
-from tests.support.processes import ServiceProcess, http_status
+from tests.support.processes import ServiceProcess, gateway_pair, http_status, running
 
 RESUME_WINDOW_S = 3
 
@@ -21,19 +21,11 @@ RESUME_WINDOW_S = 3
 def stack(service_env: dict[str, str], log_dir) -> Iterator[dict[str, ServiceProcess]]:
     env = {**service_env, "GATEWAY_RESUME_WINDOW_S": str(RESUME_WINDOW_S)}
     procs = {
-        "gw_a": ServiceProcess("gateway", free_port(), {**env, "GATEWAY_ID": "gw-a"}, log_dir),
-        "gw_b": ServiceProcess("gateway", free_port(), {**env, "GATEWAY_ID": "gw-b"}, log_dir),
+        **gateway_pair(env, log_dir),
         "analytics": ServiceProcess("analytics", free_port(), env, log_dir),
     }
-    for proc in procs.values():
-        proc.start()
-    try:
-        for proc in procs.values():
-            proc.wait_ready(90)
+    with running(procs, 90):
         yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()
 
 
 def ws_url(gateway: ServiceProcess, query: str = "") -> str:

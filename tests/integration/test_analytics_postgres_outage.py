@@ -8,8 +8,6 @@ every event is stored exactly once.
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.request
 
 import pytest
 
@@ -17,19 +15,11 @@ from infra.localstack.infrastructure import free_port
 from shared.kafka.producer import BufferedProducer
 from shared.settings import KafkaSettings
 from tests.integration.test_analytics_crash import EVENTS_PER_CALL, _equals, call_events, count_rows
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, readiness
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_until
 
 CALLS = 40
-
-
-def _readiness(url: str) -> dict:  # type: ignore[type-arg]
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=3) as response:
-            return json.load(response)  # type: ignore[no-any-return]
-    except urllib.error.HTTPError as error:
-        return json.load(error)  # type: ignore[no-any-return]
 
 
 @pytest.mark.slow
@@ -61,7 +51,7 @@ async def test_analytics_waits_out_a_database_outage_and_loses_nothing(
         await producer.flush(10)
 
         async def not_ready() -> dict | None:  # type: ignore[type-arg]
-            body = await asyncio.to_thread(_readiness, analytics.url)
+            _, body = await asyncio.to_thread(readiness, analytics.url)
             return body if body["status"] == "not_ready" else None
 
         body = await wait_until(not_ready, 30, 0.5)

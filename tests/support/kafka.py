@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+Records = list[ConsumerRecord[bytes, bytes]]
+
 
 async def read_topic(
-    bootstrap: str, topic: str, *, expect: int, timeout_s: float = 20.0
-) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record of ``topic`` from the beginning, until ``expect`` arrived or the timeout."""
+    bootstrap: str,
+    topic: str,
+    *,
+    expect: int,
+    timeout_s: float = 20.0,
+    until: Callable[[Records], bool] | None = None,
+) -> Records:
+    """Every record of ``topic`` from the beginning, until ``expect`` arrived (or ``until`` says
+    the records read are all that is wanted) or the timeout."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
-    records: list[ConsumerRecord[bytes, bytes]] = []
+    records: Records = []
     try:
         deadline = time.monotonic() + timeout_s
         partitions: set[int] | None = None
@@ -30,6 +39,8 @@ async def read_topic(
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         while len(records) < expect and time.monotonic() < deadline:
+            if until is not None and until(records):
+                break
             batch = await consumer.getmany(timeout_ms=300)
             for recs in batch.values():
                 records.extend(recs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 REPO = Path(__file__).resolve().parents[2]
 # Every process a test started, so the session can make sure none outlives the run.
@@ -29,6 +30,17 @@ def http_status(url: str, timeout: float = 2.0, headers: dict[str, str] | None =
         return int(exc.code)
     except (urllib.error.URLError, OSError, TimeoutError):
         return 0
+
+
+def readiness(url: str, timeout: float = 3.0) -> tuple[int, dict[str, Any]]:
+    """``GET <url>/readyz``: its status code and JSON body (0 and {} when nothing answers)."""
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=timeout) as response:
+            return int(response.status), json.load(response)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), json.load(exc)
+    except (urllib.error.URLError, OSError, TimeoutError):
+        return 0, {}
 
 
 def module_gateway(tmp_path_factory, infra, keys, **settings: str):  # type: ignore[no-untyped-def]
@@ -53,6 +65,17 @@ def module_gateway(tmp_path_factory, infra, keys, **settings: str):  # type: ign
         yield proc
     finally:
         proc.stop()
+
+
+def gateway_pair(env: dict[str, str], log_dir: Path) -> dict[str, ServiceProcess]:
+    """Two gateway processes, ``gw_a`` and ``gw_b`` (ids gw-a, gw-b), on one broker and Redis:
+    what one drops (or drains), the other can resume. Not started."""
+    from infra.localstack.infrastructure import free_port
+
+    return {
+        f"gw_{x}": ServiceProcess("gateway", free_port(), {**env, "GATEWAY_ID": f"gw-{x}"}, log_dir)
+        for x in ("a", "b")
+    }
 
 
 @dataclass

@@ -25,6 +25,7 @@ ErrorCode = Literal[
     "audio_rate_violation",
     "invalid_audio",
     "internal_error",
+    "gateway_draining",
 ]
 
 CLIENT_TYPES = frozenset(

@@ -33,6 +33,7 @@ from services.gateway.domain.actions import (
     Send,
     Speak,
 )
+from services.gateway.domain.drain import DRAINING, HANDOVER_CLOSE
 from services.gateway.domain.session import VoiceSession
 from services.gateway.entrypoints.context import GatewayContext
 from services.gateway.entrypoints.control import CallControl
@@ -48,7 +49,9 @@ ACTIVE_SESSIONS = Gauge("switchboard_active_sessions", "Voice sessions this gate
 # How long the writer may take to flush the last frames before the socket is closed anyway.
 CLOSE_FLUSH_S = 2.0
 # Ends that leave the call resumable: the client may come back within the window.
-RESUMABLE_ENDS = frozenset({"client_disconnected", "client_too_slow"})
+RESUMABLE_ENDS = frozenset({"client_disconnected", "client_too_slow", DRAINING})
+# While a dropped call waits out its window, how often it looks whether another gateway took it.
+RESUME_POLL_S = 1.0
 
 
 class Wire(Protocol):
@@ -95,6 +98,13 @@ class CallConnection:
         )
         self.closing: Close | None = None
         self.saved_changes = 0
+        # Once saved as dropped, the checkpoint is another gateway's to claim: never written again.
+        self.dropped_saved = False
+        # A drain's handover is under way: frames read from now on are not taken in.
+        self.handing_over = False
+        # Done once ``hold_call`` has settled the call (set by ``hold_call``).
+        self.settled: asyncio.Future[None] | None = None
+        self._store_lock = asyncio.Lock()
         self.voice: VoiceChannel | EchoChannel | None = None
         self._saving: asyncio.Task[None] | None = None
         self._text = TextOutput(lambda: self.session, self.perform)
@@ -202,19 +212,38 @@ class CallConnection:
             playout=self.playout,
         )
 
+    async def hand_over(self, frame: dict[str, Any], *, settle_s: float) -> bool:
+        """Move the live session to another gateway (drain): save it as dropped, so any gateway
+        can resume it, then tell the client (``frame``) and close 1012. False when nothing was
+        handed over (the call is no longer live, or the store did not take the checkpoint)."""
+        await self.replier.settle(settle_s)  # a reply being written goes into the checkpoint
+        if self.closing is not None or self.session.state != "ready":
+            return False
+        self.handing_over = True  # a frame read after the save would be lost on resume
+        await self.stop_saving()
+        if not await self.checkpoint(dropped=True):
+            self.handing_over = False
+            return False
+        if self.closing is None:
+            with contextlib.suppress(SlowClientError):
+                self.perform([Send(frame), Close(HANDOVER_CLOSE, DRAINING)])
+        return True
+
     def checkpoint_soon(self) -> None:
         """Save the checkpoint in the background (latest state wins), never stalling reads.
 
         At most one write is in flight per connection; changes made meanwhile are written
         when it finishes, so a slow or absent Redis costs resumability, not the live call.
         """
-        if self._saving is not None and not self._saving.done():
+        if self.handing_over or (self._saving is not None and not self._saving.done()):
             return
         if self.session.state == "ready" and self.session.changes != self.saved_changes:
             self._saving = asyncio.create_task(self._save_until_current())
 
     async def _save_until_current(self) -> None:
         while self.session.state == "ready" and self.session.changes != self.saved_changes:
+            if self.dropped_saved:
+                return
             before = self.session.changes
             await self.checkpoint()
             if self.saved_changes != self.session.changes and before == self.session.changes:
@@ -228,20 +257,30 @@ class CallConnection:
                 await self._saving
             self._saving = None
 
-    async def checkpoint(self, *, dropped: bool = False) -> None:
-        if self.session.state != "ready" or (
-            self.session.changes == self.saved_changes and not dropped
-        ):
-            return
-        if await handlers.save_checkpoint(
-            self.session,
-            owner=self.owner,
-            gateway_id=self.ctx.settings.gateway_id,
-            store=self.ctx.sessions,
-            dropped=dropped,
-            resume_window_s=self.ctx.settings.resume_window_s,
-        ):
-            self.saved_changes = self.session.changes
+    async def checkpoint(self, *, dropped: bool = False) -> bool:
+        """Write the checkpoint if it changed (always when ``dropped``); True when it is stored.
+
+        One write at a time; once a dropped checkpoint is stored nothing is written again, since
+        another gateway may have claimed it by then (a later write would undo the claim)."""
+        async with self._store_lock:
+            if self.dropped_saved:
+                return True
+            if self.session.state != "ready":
+                return False
+            if self.session.changes == self.saved_changes and not dropped:
+                return True
+            saved = await handlers.save_checkpoint(
+                self.session,
+                owner=self.owner,
+                gateway_id=self.ctx.settings.gateway_id,
+                store=self.ctx.sessions,
+                dropped=dropped,
+                resume_window_s=self.ctx.settings.resume_window_s,
+            )
+            if saved:
+                self.saved_changes = self.session.changes
+                self.dropped_saved = dropped
+            return saved
 
     def _enqueue(self, item: dict[str, Any] | Close) -> None:
         try:
@@ -255,6 +294,8 @@ async def hold_call(
 ) -> None:
     """Run an admitted connection until its socket closes, then settle the call."""
     ctx, session, owner = conn.ctx, conn.session, conn.owner
+    conn.settled = asyncio.get_running_loop().create_future()
+    ctx.held.add(conn.settled)
     ctx.calls[session.session_id] = conn.control
     ctx.active += 1
     ctx.per_owner[owner] = ctx.per_owner.get(owner, 0) + 1
@@ -283,14 +324,19 @@ async def hold_call(
         if conn.voice is not None:
             await conn.voice.close()
         conn.turn_trace.end()
-        await _after_close(conn, reason)
-        await _finish_writer(conn, writer, slow=reason == "client_too_slow")
+        try:
+            await _after_close(conn, reason)
+            await _finish_writer(conn, writer, slow=reason == "client_too_slow")
+        finally:
+            conn.settled.set_result(None)
+            ctx.held.discard(conn.settled)
 
 
 async def _after_close(conn: CallConnection, reason: str) -> None:
     session, ctx = conn.session, conn.ctx
     await conn.stop_saving()
-    if conn.resumable and session.state == "ready" and reason in RESUMABLE_ENDS:
+    resumable = reason in RESUMABLE_ENDS or conn.dropped_saved  # (a drain handed it over)
+    if conn.resumable and session.state == "ready" and resumable:
         await conn.checkpoint(dropped=True)
         conn.perform(conn.control.status.disconnected())
         log.info("call dropped; resumable", extra={"call_id": session.session_id, "reason": reason})
@@ -310,7 +356,11 @@ async def _after_close(conn: CallConnection, reason: str) -> None:
 async def _end_unless_resumed(ctx: GatewayContext, session: VoiceSession) -> None:
     try:
         ended = await handlers.end_if_not_resumed(
-            session.session_id, store=ctx.sessions, window_s=ctx.settings.resume_window_s
+            session.session_id,
+            store=ctx.sessions,
+            window_s=ctx.settings.resume_window_s,
+            gateway_id=ctx.settings.gateway_id,
+            poll_s=RESUME_POLL_S,
         )
     except Exception:
         log.warning("could not settle a dropped call", extra={"call_id": session.session_id})

@@ -49,8 +49,14 @@ class GatewayContext:
     per_owner: dict[str, int] = field(default_factory=dict)
     # The live calls of this gateway by call id (call control and bridges find them here).
     calls: dict[str, CallControl] = field(default_factory=dict)
-    # Calls waiting out their resume window; cancelled at shutdown.
+    # Calls waiting out their resume window; a drain waits for them, then shutdown cancels any.
     pending_ends: set[asyncio.Task[None]] = field(default_factory=set)
+    # One future per connection held, done once its call is settled (``connection.hold_call``).
+    held: set[asyncio.Future[None]] = field(default_factory=set)
+    # Set on SIGTERM (``entrypoints/drain.py``): no new sessions, /readyz answers 503.
+    draining: bool = False
+    # Set at the drain timeout: the calls still live are being handed over or ended.
+    handing_over: bool = False
     # Every published call event also moves the gateway's Prometheus metrics.
     metrics: CallMetrics = field(default_factory=CallMetrics)
 

@@ -118,6 +118,10 @@ async def serve_twilio_media(websocket: WebSocket, ctx: GatewayContext) -> None:
         with contextlib.suppress(Exception):
             await websocket.close(1013, "at_capacity")
         return
+    if ctx.handing_over:  # answered before the drain, too late to start: Twilio ends the call
+        with contextlib.suppress(Exception):
+            await websocket.close(1013, "gateway_draining")
+        return
     config = copy.deepcopy(DEFAULT_CONFIG)
     config["input"]["format"]["encoding"] = "audio/pcmu"
     config["output"]["format"]["encoding"] = "audio/pcmu"

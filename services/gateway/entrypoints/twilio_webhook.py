@@ -5,7 +5,8 @@ token (Twilio's own validator), else 403 and nothing else happens. The dialled n
 chooses the support line. The answer is TwiML that connects the call to ``/twilio/media`` with
 a per-call secret in a ``<Parameter>``: a single-use grant in Redis, bound to the call's SID,
 that the media stream must present. A number no line owns, a full gateway, or a grant store
-that does not answer get a polite TwiML refusal instead (never an error page read to a caller).
+that does not answer get a polite TwiML refusal instead (never an error page read to a caller);
+a draining gateway answers busy.
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ async def incoming_call(request: Request) -> Response:
     if line is None:
         log.warning("call to a number no line owns", extra={"call_sid": call_sid})
         return _twiml(refusal_twiml(NOT_IN_SERVICE))
+    if ctx.draining:  # the caller hears busy and calls again (the balancer routes elsewhere)
+        log.info("phone call refused: gateway draining", extra={"call_sid": call_sid})
+        return _twiml(refusal_twiml(None, busy=True))
     if ctx.active >= ctx.settings.max_sessions:
         log.warning("phone call refused: gateway at capacity", extra={"call_sid": call_sid})
         return _twiml(refusal_twiml(None, busy=True))

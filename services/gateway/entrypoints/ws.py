@@ -13,11 +13,13 @@ import contextlib
 import json
 import logging
 import time
+from typing import Any
 
 from fastapi import WebSocket
 
 from services.gateway import handlers
 from services.gateway.domain.actions import Close
+from services.gateway.domain.drain import REFUSE_CLOSE, refusal_frame
 from services.gateway.domain.protocol import ProtocolError, parse_client_frame
 from services.gateway.domain.session import VoiceSession, new_session_id
 from services.gateway.entrypoints.connection import CallConnection, hold_call
@@ -54,12 +56,20 @@ async def _authenticate(websocket: WebSocket, ctx: GatewayContext) -> tuple[str,
 async def serve_voice_socket(websocket: WebSocket, ctx: GatewayContext) -> None:
     """Run one Voice Agent API connection from upgrade to close."""
     await websocket.accept()
+    if ctx.draining:
+        # Before authenticating: a single-use token must stay usable on another gateway. A
+        # session.resume is refused too, so the client resumes where the session can live on.
+        await _send_refusal(websocket, refusal_frame(), REFUSE_CLOSE)
+        return
     identity = await _authenticate(websocket, ctx)
     if identity is None:
         await _refuse(websocket, "unauthorized", "a valid API key or token is required", 1008)
         return
     if ctx.active >= ctx.settings.max_sessions:
         await _refuse(websocket, "at_capacity", "this gateway is at capacity; retry", 1013)
+        return
+    if ctx.draining:  # the drain began while this socket authenticated
+        await _send_refusal(websocket, refusal_frame(), REFUSE_CLOSE)
         return
     owner, max_session_s = identity
     if ctx.per_owner.get(owner, 0) >= ctx.settings.max_sessions_per_key:
@@ -108,6 +118,8 @@ async def _read_loop(conn: CallConnection) -> str:
             continue
         if message["type"] == "websocket.disconnect":
             return "client_disconnected"
+        if conn.handing_over:
+            continue  # the checkpoint is being saved for another gateway: nothing more goes in
         raw = message.get("text")
         if raw is None:
             raw = message.get("bytes") or b""
@@ -167,7 +179,11 @@ async def _maybe_resume(conn: CallConnection, raw: str | bytes) -> bool:
 
 async def _refuse(websocket: WebSocket, code: str, message: str, close_code: int) -> None:
     """Report an auth/capacity refusal in-band, then close (protocol doc)."""
+    frame = {"type": "session.error", "code": code, "message": message}
+    await _send_refusal(websocket, frame, close_code)
+
+
+async def _send_refusal(websocket: WebSocket, frame: dict[str, Any], close_code: int) -> None:
     with contextlib.suppress(Exception):
-        frame = {"type": "session.error", "code": code, "message": message}
         await websocket.send_text(json.dumps(frame))
-        await websocket.close(close_code, code)
+        await websocket.close(close_code, frame["code"])
