@@ -3,40 +3,46 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 
-async def _assigned_from_start(
-    consumer: AIOKafkaConsumer, topic: str, deadline: float
-) -> list[TopicPartition]:
-    """Assign every partition of ``topic`` from its beginning ([] if it never showed up)."""
-    partitions: set[int] | None = None
-    while partitions is None and time.monotonic() < deadline:
-        partitions = consumer.partitions_for_topic(topic)
-        if partitions is None:
-            await consumer._client.force_metadata_update()
-            await asyncio.sleep(0.2)
-    if partitions is None:
-        return []
-    tps = [TopicPartition(topic, p) for p in partitions]
-    consumer.assign(tps)
-    await consumer.seek_to_beginning(*tps)
-    return tps
+@contextlib.asynccontextmanager
+async def _from_start(
+    bootstrap: str, topic: str, deadline: float
+) -> AsyncIterator[tuple[AIOKafkaConsumer, list[TopicPartition]]]:
+    """A consumer on every partition of ``topic`` from its beginning ([] if it never showed
+    up by ``deadline``); stopped afterwards."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions: set[int] | None = None
+        while partitions is None and time.monotonic() < deadline:
+            partitions = consumer.partitions_for_topic(topic)
+            if partitions is None:
+                await consumer._client.force_metadata_update()
+                await asyncio.sleep(0.2)
+        tps = [TopicPartition(topic, p) for p in partitions or ()]
+        if tps:
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+        yield consumer, tps
+    finally:
+        await consumer.stop()
 
 
 async def read_topic(
     bootstrap: str, topic: str, *, expect: int, timeout_s: float = 20.0
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of ``topic`` from the beginning, until ``expect`` arrived or the timeout."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
-    try:
-        deadline = time.monotonic() + timeout_s
-        if not await _assigned_from_start(consumer, topic, deadline):
+    deadline = time.monotonic() + timeout_s
+    async with _from_start(bootstrap, topic, deadline) as (consumer, tps):
+        if not tps:
             return records
         while len(records) < expect and time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=300)
@@ -46,8 +52,6 @@ async def read_topic(
         batch = await consumer.getmany(timeout_ms=500)
         for recs in batch.values():
             records.extend(recs)
-    finally:
-        await consumer.stop()
     return records
 
 
@@ -55,19 +59,14 @@ async def read_topic_to_end(
     bootstrap: str, topic: str, *, timeout_s: float = 20.0
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of ``topic`` up to its end offsets as of now (bounded by ``timeout_s``)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
-    try:
-        deadline = time.monotonic() + timeout_s
-        tps = await _assigned_from_start(consumer, topic, deadline)
+    deadline = time.monotonic() + timeout_s
+    async with _from_start(bootstrap, topic, deadline) as (consumer, tps):
         ends = await consumer.end_offsets(tps) if tps else {}
-        while time.monotonic() < deadline and any(
-            await consumer.position(tp) < end for tp, end in ends.items()
-        ):
+        behind = {tp: end for tp, end in ends.items() if end > 0}
+        while behind and time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=300)
             for recs in batch.values():
                 records.extend(recs)
-    finally:
-        await consumer.stop()
+            behind = {tp: end for tp, end in behind.items() if await consumer.position(tp) < end}
     return records
