@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI, WebSocket
 from redis.asyncio import Redis
 
+from services.gateway import handlers
 from services.gateway.adapters.kafka_control import KafkaControlConsumer
 from services.gateway.adapters.kafka_events import KafkaEventPublisher
 from services.gateway.adapters.kafka_tools import KafkaToolClient
@@ -106,6 +107,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         await producer.start()
         await tool_client.start()
         await control.start()
+        heartbeat = asyncio.create_task(
+            handlers.keep_beating(
+                ctx.sessions, gateway_id=settings.gateway_id, every_s=settings.heartbeat_s
+            ),
+            name="heartbeat",
+        )
         # Not awaited: the gateway serves at once (flows answer while the model warms).
         warming = asyncio.create_task(
             ctx.dialogue.warm_up(lines[settings.default_line]), name="warm-model"
@@ -122,6 +129,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             for task in list(ctx.pending_ends):
                 task.cancel()
             warming.cancel()
+            heartbeat.cancel()
             await control.close()
             await tool_client.close()
             await ctx.dialogue.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from typing import Any
 
@@ -117,3 +118,19 @@ async def _dropped_here_until(
 
 def _refusal(code: str, message: str) -> list[Action]:
     return [Send(error_frame(code, message)), Close(1008, code)]  # type: ignore[arg-type]
+
+
+async def keep_beating(store: SessionStore, *, gateway_id: str, every_s: float) -> None:
+    """The gateway's heartbeat, until cancelled; it lasts three periods (one lost is fine).
+
+    Redis away: logged and tried again next period (the calls go on; a resume of this gateway's
+    live calls may be granted elsewhere once the heartbeat lapses, as after a crash)."""
+    ttl_s = max(1, math.ceil(3 * every_s))
+    while True:
+        try:
+            await asyncio.wait_for(store.beat(gateway_id, ttl_s), STORE_TIMEOUT_S)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("could not write the gateway heartbeat", extra={"gateway_id": gateway_id})
+        await asyncio.sleep(every_s)

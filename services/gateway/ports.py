@@ -26,8 +26,15 @@ class SessionStore(Protocol):
 
     async def load(self, session_id: str) -> Checkpoint | None: ...
 
+    async def beat(self, gateway_id: str, ttl_s: int) -> None:
+        """``gateway_id`` is alive for ``ttl_s`` more seconds (its heartbeat)."""
+        ...
+
     async def claim(self, session_id: str, gateway_id: str) -> Checkpoint | None:
-        """Atomically turn a dropped checkpoint live for ``gateway_id``; None if not dropped."""
+        """Atomically turn a dropped checkpoint live for ``gateway_id``; None if not dropped.
+
+        A live checkpoint whose gateway's heartbeat lapsed (the process died without marking
+        its calls dropped) is claimed too."""
         ...
 
     async def release(self, session_id: str) -> Checkpoint | None:

@@ -53,6 +53,12 @@ class GatewaySettings(BaseSettings):
     drain_timeout_s: float = Field(
         30.0, ge=0, le=600, validation_alias=AliasChoices("GATEWAY_DRAIN_TIMEOUT_S")
     )
+    # The gateway says it is alive in Redis this often; its heartbeat lasts three periods. A
+    # gateway that stops (SIGKILL, a crash) leaves its calls "live": once its heartbeat lapses,
+    # their callers can resume them on another gateway.
+    heartbeat_s: float = Field(
+        1.0, gt=0, le=60, validation_alias=AliasChoices("GATEWAY_HEARTBEAT_S")
+    )
     # Server messages waiting for a slow client; a client this far behind is closed.
     send_queue_size: int = Field(256, ge=8)
     # Largest text frame accepted (bytes); uvicorn closes on anything above its own 1 MiB cap.

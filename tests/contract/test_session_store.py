@@ -54,6 +54,7 @@ async def test_only_a_dropped_session_can_be_claimed_and_only_once(stores) -> No
     sessions, _ = stores
     live = checkpoint("live")
     await sessions.save(live, 60)
+    await sessions.beat("gw-a", 60)  # its gateway is alive
     assert await sessions.claim(live.session_id, "gw-b") is None
     dropped = checkpoint("dropped")
     await sessions.save(dropped, 30)
@@ -64,6 +65,52 @@ async def test_only_a_dropped_session_can_be_claimed_and_only_once(stores) -> No
     assert len(winners) == 1 and winners[0].state == "live"
     assert (await sessions.load(dropped.session_id)).gateway_id == winners[0].gateway_id
     assert await sessions.release(dropped.session_id) is None  # resumed: not released
+
+
+@pytest.fixture(params=["fake", "redis"])
+async def two_processes(request, infra) -> AsyncIterator[tuple]:  # type: ignore[no-untyped-def, type-arg]
+    """Two gateway processes' session stores over the same state."""
+    if request.param == "fake":
+        first = FakeSessionStore("one")
+        yield first, first.sibling("two")
+        return
+    redis = Redis.from_url(infra.redis_url, socket_timeout=2)
+    prefix = f"t{uuid.uuid4().hex[:8]}:"
+    yield (
+        RedisSessionStore(redis, prefix=prefix, instance="one"),
+        RedisSessionStore(redis, prefix=prefix, instance="two"),
+    )
+    keys = [k async for k in redis.scan_iter(f"{prefix}*")]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
+
+
+async def test_a_live_session_of_a_gateway_that_died_is_claimed_once(two_processes) -> None:  # type: ignore[no-untyped-def]
+    dead, other = two_processes
+    orphan = checkpoint("live")  # gw-a is killed (SIGKILL) without marking it dropped
+    await dead.save(orphan, 60)
+    await dead.beat("gw-a", 1)
+    assert await other.claim(orphan.session_id, "gw-b") is None  # gw-a still beats
+    await asyncio.sleep(1.2)
+    assert await dead.claim(orphan.session_id, "gw-c") is None  # never the writer's own
+    for n in range(5):  # the claimants are alive: the winner's claim holds
+        await other.beat(f"gw-{n}", 60)
+    results = await asyncio.gather(*(other.claim(orphan.session_id, f"gw-{n}") for n in range(5)))
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1 and winners[0].state == "live"
+    assert (await other.load(orphan.session_id)).gateway_id == winners[0].gateway_id
+
+
+async def test_a_gateway_restarted_under_its_id_frees_its_old_calls(two_processes) -> None:  # type: ignore[no-untyped-def]
+    before, after = two_processes
+    live = checkpoint("live")
+    await before.save(live, 60)
+    await before.beat("gw-a", 60)
+    assert await after.claim(live.session_id, "gw-b") is None
+    await after.beat("gw-a", 60)  # the new process of gw-a: its predecessor's calls are free
+    claimed = await after.claim(live.session_id, "gw-a")
+    assert claimed is not None and claimed.gateway_id == "gw-a"
 
 
 async def test_release_takes_a_dropped_session_away(stores) -> None:  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ import pytest
 import websockets
 
 from tests.support.processes import ServiceProcess, module_gateway
+from tests.support.slow_client import flood_without_reading
 
 
 @pytest.fixture(scope="module")
@@ -91,42 +92,11 @@ async def test_bad_audio_and_audio_faster_than_real_time(gateway, keys) -> None:
 
 
 async def test_a_client_that_stops_reading_is_closed(gateway, keys) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
     # A raw WebSocket upgrade, then flood requests and never read a reply: the outbox fills.
-    key = base64.b64encode(b"0123456789abcdef").decode()
-    writer.write(
-        (
-            "GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Authorization: Bearer {keys.gateway}\r\n\r\n"
-        ).encode()
-    )
-    await writer.drain()
-    frame = _masked_text(json.dumps({"type": "input.text", "text": "x" * 3000}))
-    closed = False
-    try:
-        for _ in range(5000):
-            writer.write(frame)
-            await asyncio.wait_for(writer.drain(), 5)
-    except (ConnectionError, TimeoutError):
-        closed = True
-    writer.close()
-    assert closed or reader.at_eof(), "the server kept buffering for a client that never reads"
+    closed, _ = await flood_without_reading(gateway.port, keys.gateway)
+    assert closed, "the server kept buffering for a client that never reads"
     log = gateway.log_text()
     assert "closing a client that does not read" in log
-
-
-def _masked_text(text: str) -> bytes:
-    payload = text.encode()
-    mask = b"\x01\x02\x03\x04"
-    header = bytearray([0x81])
-    if len(payload) < 126:
-        header.append(0x80 | len(payload))
-    else:
-        header.append(0x80 | 126)
-        header += len(payload).to_bytes(2, "big")
-    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return bytes(header) + mask + masked
 
 
 async def test_a_resume_while_redis_is_away_is_an_internal_error(infra, keys, log_dir) -> None:

@@ -10,8 +10,28 @@ from shared.redaction.model import Entity, Redaction, apply, merge_entities
 
 
 class FakeSessionStore:
-    def __init__(self) -> None:
+    """The Redis store's rules in memory; ``instance`` is the process that writes (as there)."""
+
+    def __init__(self, instance: str = "fake") -> None:
         self.items: dict[str, tuple[Checkpoint, float]] = {}
+        self.writers: dict[str, str] = {}  # session id -> instance that wrote it
+        self.beats: dict[str, tuple[str, float]] = {}  # gateway id -> (instance, expiry)
+        self.instance = instance
+
+    async def beat(self, gateway_id: str, ttl_s: int) -> None:
+        self.beats[gateway_id] = (self.instance, time.monotonic() + ttl_s)
+
+    def _orphaned(self, found: Checkpoint) -> bool:
+        writer = self.writers.get(found.session_id, self.instance)
+        beating, until = self.beats.get(found.gateway_id, ("", 0.0))
+        alive = beating == writer and until >= time.monotonic()
+        return writer != self.instance and not alive
+
+    def sibling(self, instance: str) -> FakeSessionStore:
+        """Another gateway process's store over the same state."""
+        other = FakeSessionStore(instance)
+        other.items, other.writers, other.beats = self.items, self.writers, self.beats
+        return other
 
     def _live(self, session_id: str) -> Checkpoint | None:
         item = self.items.get(session_id)
@@ -21,6 +41,7 @@ class FakeSessionStore:
         return item[0]
 
     async def save(self, checkpoint: Checkpoint, ttl_s: int) -> None:
+        self.writers[checkpoint.session_id] = self.instance
         self.items[checkpoint.session_id] = (
             checkpoint.model_copy(deep=True),
             time.monotonic() + ttl_s,
@@ -32,7 +53,7 @@ class FakeSessionStore:
 
     async def claim(self, session_id: str, gateway_id: str) -> Checkpoint | None:
         found = self._live(session_id)
-        if found is None or found.state != "dropped":
+        if found is None or (found.state != "dropped" and not self._orphaned(found)):
             return None
         claimed = found.model_copy(update={"state": "live", "gateway_id": gateway_id}, deep=True)
         await self.save(claimed, claimed.max_session_s)

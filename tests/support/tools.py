@@ -132,9 +132,9 @@ class Tail:
 # -- fixtures (import them into a test module) ----------------------------------------
 
 
-@pytest.fixture
-async def hanging_server() -> AsyncIterator[str]:
-    """An HTTP server that accepts requests and never answers."""
+@contextlib.asynccontextmanager
+async def hanging_http() -> AsyncIterator[str]:
+    """An HTTP server that accepts requests and never answers; yields its base URL."""
     held: list[asyncio.StreamWriter] = []
 
     async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -143,10 +143,19 @@ async def hanging_server() -> AsyncIterator[str]:
 
     server = await asyncio.start_server(hold, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    for writer in held:
-        writer.close()
-    server.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+
+
+@pytest.fixture
+async def hanging_server() -> AsyncIterator[str]:
+    """An HTTP server that accepts requests and never answers."""
+    async with hanging_http() as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from infra.localstack.infrastructure import free_port
 from shared.kafka.producer import BufferedProducer
 from shared.settings import KafkaSettings
-from tests.integration.test_analytics_crash import EVENTS_PER_CALL, _equals, call_events, count_rows
+from tests.faults.test_analytics_crash import EVENTS_PER_CALL, _equals, call_events, count_rows
 from tests.support.processes import ServiceProcess, readiness
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_until
