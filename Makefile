@@ -134,7 +134,7 @@ bench: $(STAMP) $(PIPECAT_VENV)/bin/python
 ## soak: SOAK_SESSIONS sessions for SOAK_MINUTES minutes on one gateway with no-op models: memory
 ## per session, RSS growth over time (fails on a steady climb), voice-to-voice and reply-frame
 ## jitter per 10 s window, errors (fails on a spike). Opt-in: not part of `make test`
-SOAK_SESSIONS ?= 50
+SOAK_SESSIONS ?= 20
 SOAK_MINUTES ?= 10
 soak: $(STAMP)
 	$(PY) -m bench.soak --sessions $(SOAK_SESSIONS) --minutes $(SOAK_MINUTES)

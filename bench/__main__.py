@@ -12,5 +12,5 @@ if __name__ == "__main__":
     asyncio.run(escalation.main())
     asyncio.run(voice.main())
     asyncio.run(echo.main())
-    asyncio.run(soak.main(["--sessions", "30", "--minutes", "2"]))  # make soak: 10 min
+    asyncio.run(soak.main(["--sessions", "20", "--minutes", "2"]))  # make soak: 10 min
     asyncio.run(llm.main())

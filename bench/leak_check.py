@@ -79,9 +79,23 @@ def leak_check(
     return LeakVerdict(False, True, slope, tau, thirds, reason)
 
 
-def error_spikes(errors_per_window: Sequence[int], *, max_per_window: int) -> list[int]:
-    """Indexes of the windows whose error count is above ``max_per_window``."""
-    return [i for i, count in enumerate(errors_per_window) if count > max_per_window]
+def error_spikes(
+    errors_per_window: Sequence[int],
+    *,
+    max_per_window: int,
+    stalled: Sequence[bool] = (),
+    settle_windows: int = 2,
+) -> tuple[list[int], list[int]]:
+    """Windows whose error count is above ``max_per_window``: (spikes, excused).
+
+    A spike in a window where the load client itself stalled (``stalled``: it could not keep
+    its 20 ms clock, so the whole machine did not run it), or in the ``settle_windows`` after
+    one (a timeout counts wall time, stall included), is excused: reported, not judged.
+    """
+    over = [i for i, count in enumerate(errors_per_window) if count > max_per_window]
+    stalls = [i for i, s in enumerate(stalled) if s]
+    excused = [i for i in over if any(0 <= i - s <= settle_windows for s in stalls)]
+    return [i for i in over if i not in excused], excused
 
 
 def _fmt(values: Sequence[float]) -> str:

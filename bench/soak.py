@@ -28,6 +28,7 @@ import os
 import random
 import sys
 import time
+import urllib.request
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import websockets
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.echo import FRAME_BYTES, FRAME_MS, STATE, gateway_stack
 from bench.soak_report import Window, print_summary, print_window, summarize
@@ -46,6 +48,7 @@ PAUSE_S = (0.5, 1.5)  # after a reply, before the caller speaks again
 TURNS = (2, 4)  # answered turns per session, then session.end and a new session
 REPLY_TIMEOUT_S = 15.0  # speech ended and no reply audio by then: an error, the session is dropped
 END_TIMEOUT_S = 10.0  # session.end sent and no session.ended by then: an error
+CATCH_UP_MS = 100.0
 LIVE = ("idle", "speaking", "awaiting", "agent")  # phases in which the caller streams audio
 
 
@@ -193,7 +196,11 @@ class Caller:
 
     def end(self) -> None:
         self.phase = "ending"
-        self.soak.spawn(self.ws.send(json.dumps({"type": "session.end"})))
+        self.soak.spawn(self._send_end())
+
+    async def _send_end(self) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):  # it may have closed meanwhile
+            await self.ws.send(json.dumps({"type": "session.end"}))
 
     def drop(self) -> None:
         self.phase = "dropped"
@@ -201,12 +208,19 @@ class Caller:
 
 
 async def ticker(soak: Soak) -> None:
-    """Streams every live caller's next frame every 20 ms, at real time."""
+    """Streams every live caller's next frame every 20 ms, at real time.
+
+    Ticks missed by more than ``CATCH_UP_MS`` (the machine did not run the client) are skipped,
+    as a phone would never have sent them, rather than sent in a burst the gateway then queues.
+    """
     loop = asyncio.get_running_loop()
     start, tick = loop.time(), 0
     while not soak.stopping:
         now, due = time.perf_counter(), start + tick * FRAME_MS / 1000
-        soak.window.late_ms.append(max(0.0, (loop.time() - due) * 1000))
+        late_ms = max(0.0, (loop.time() - due) * 1000)
+        soak.window.late_ms.append(late_ms)
+        if late_ms > CATCH_UP_MS:
+            start, tick = loop.time(), 0
         for caller in list(soak.callers):
             frame = caller.next_frame(now)
             if frame is None:
@@ -224,6 +238,18 @@ async def slot(soak: Soak, delay_s: float) -> None:
     await asyncio.sleep(delay_s)
     while not soak.stopping:
         await Caller(soak).run()
+
+
+def gateway_active(ws_url: str) -> float:
+    """The gateway's own count of the sessions it holds (``switchboard_active_sessions``)."""
+    base = ws_url.replace("ws://", "http://", 1).split("/v1/", 1)[0]
+    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "switchboard_active_sessions":
+                return float(sample.value)
+    raise RuntimeError("the gateway exposes no switchboard_active_sessions")
 
 
 def rss_mb(pid: int) -> float:
@@ -283,6 +309,7 @@ async def run_soak(
                 live=sum(c.phase in LIVE for c in soak.callers),
                 cpu_pct=100 * (cpu - cpu_before) / (now - at),
             )
+            row["gateway_active"] = await asyncio.to_thread(gateway_active, url)
             cpu_before, at = cpu, now
             windows.append(row)
             print_window(row, first=len(windows) == 1)
@@ -299,12 +326,14 @@ async def run_soak(
         await asyncio.gather(tick, *slots, return_exceptions=True)
     await asyncio.sleep(2.0)
     after = rss_mb(pid)
+    active_after = await asyncio.to_thread(gateway_active, url)
     bound = max(1, sessions // 50) if max_window_errors is None else max_window_errors
     return summarize(
         windows,
         sessions=sessions,
         baseline_mb=baseline,
         after_mb=after,
+        active_after=active_after,
         warmup_s=min(120.0, duration_s / 4),
         max_slope_mb_per_min=max_slope_mb_per_min,
         max_window_errors=bound,
@@ -313,7 +342,7 @@ async def run_soak(
 
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
-    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--window-s", type=float, default=10.0)
     parser.add_argument("--max-slope", type=float, default=1.0, help="MB/min a leak exceeds")

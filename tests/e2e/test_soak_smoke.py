@@ -50,5 +50,7 @@ async def test_a_short_soak_produces_windows_and_figures_and_passes(
     assert results["sessions_ended"] >= 1  # churn: sessions ended and new ones took their place
     assert results["sessions_started"] > SESSIONS
     assert results["errors"] == {}
+    assert results["gateway_active_after"] == 0
+    assert max(w["gateway_active"] for w in windows) >= SESSIONS
     assert not results["leak"]["conclusive"]  # 20 s is too short for a verdict, and says so
     assert results["passed"]

@@ -73,5 +73,11 @@ def test_theil_sen_ignores_an_outlier_and_tau_sees_the_direction() -> None:
 
 
 def test_error_spikes_name_the_windows_over_the_bound() -> None:
-    assert error_spikes([0, 1, 0, 5, 2], max_per_window=2) == [3]
-    assert error_spikes([], max_per_window=0) == []
+    assert error_spikes([0, 1, 0, 5, 2], max_per_window=2) == ([3], [])
+    assert error_spikes([], max_per_window=0) == ([], [])
+
+
+def test_a_spike_during_or_just_after_a_stall_of_the_load_client_is_excused_not_hidden() -> None:
+    errors = [0, 3, 0, 4, 0, 0, 6]
+    stalled = [False, False, True, False, False, False, False]
+    assert error_spikes(errors, max_per_window=1, stalled=stalled) == ([1, 6], [3])
