@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # portable AVX2 build runs on x86-64 CPUs since Haswell. pip caches the wheel after one build.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: up down logs status test test-fast lint audit typecheck format bench eval eval-redaction eval-escalation schemas system-deps promtool clean seed vendor
+.PHONY: up down logs status test test-fast lint audit typecheck format bench soak eval eval-redaction eval-escalation schemas system-deps promtool clean seed vendor
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -124,9 +124,18 @@ REDACTION_CORPORA ?= tests/redaction/corpus.yaml tests/redaction/dev.yaml $(sort
 eval-redaction: $(STAMP)
 	$(PY) -m bench.redaction_eval $(REDACTION_CORPORA)
 
-## bench: backbone, voice-to-voice and echo-capacity figures (Pipecat side by side, its own venv)
+## bench: backbone, voice-to-voice and echo-capacity figures (Pipecat side by side, its own venv),
+## and a 2-minute soak (`make soak` runs the 10-minute one)
 bench: $(STAMP) $(PIPECAT_VENV)/bin/python
 	$(PY) -m bench
+
+## soak: SOAK_SESSIONS sessions for SOAK_MINUTES minutes on one gateway with no-op models: memory
+## per session, RSS growth over time (fails on a steady climb), voice-to-voice and reply-frame
+## jitter per 10 s window, errors (fails on a spike). Opt-in: not part of `make test`
+SOAK_SESSIONS ?= 20
+SOAK_MINUTES ?= 10
+soak: $(STAMP)
+	$(PY) -m bench.soak --sessions $(SOAK_SESSIONS) --minutes $(SOAK_MINUTES)
 
 ## schemas: snapshot the JSON Schemas of new event versions (refuses to change published ones)
 schemas: $(STAMP)

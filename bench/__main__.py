@@ -2,7 +2,7 @@
 
 import asyncio
 
-from bench import analytics, backbone, dashboard, echo, escalation, llm, tools, voice
+from bench import analytics, backbone, dashboard, echo, escalation, llm, soak, tools, voice
 
 if __name__ == "__main__":
     asyncio.run(backbone.main())
@@ -12,4 +12,5 @@ if __name__ == "__main__":
     asyncio.run(escalation.main())
     asyncio.run(voice.main())
     asyncio.run(echo.main())
+    asyncio.run(soak.main(["--sessions", "20", "--minutes", "2"]))  # make soak: 10 min
     asyncio.run(llm.main())

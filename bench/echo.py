@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import struct
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,8 +132,11 @@ def api_opener(url: str, key: str) -> Opener:
     return lambda index, stats, measuring: open_session(url, key, index, stats, measuring)
 
 
-async def main() -> None:
-    from bench.phone import PHONE_TOKEN, phone_capacity
+@contextlib.asynccontextmanager
+async def gateway_stack(voice: str, **env: str) -> AsyncIterator[tuple[Any, str]]:
+    """One gateway process (``GATEWAY_VOICE=voice``) on the bench's infrastructure: the
+    process (a ``ServiceProcess``) and a gateway key, once it is ready."""
+    from bench.phone import PHONE_TOKEN
     from infra.localstack.infrastructure import free_port, resolve
     from shared.auth import hash_key, new_key
     from tests.support.processes import ServiceProcess
@@ -143,27 +147,35 @@ async def main() -> None:
         resolve, state_dir=state, kafka_port=free_port(), database_name="switchboard_bench"
     )
     key = new_key("gateway")
-    env = {
+    settings = {
         "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
         "REDIS_URL": infra.redis_url,
-        "REDIS_KEY_PREFIX": "bench-echo:",
+        "REDIS_KEY_PREFIX": f"bench-{voice}:",
         "AUTH_KEY_HASHES": f"gateway={hash_key(key)}",
-        "GATEWAY_VOICE": "echo",
+        "GATEWAY_VOICE": voice,
         "GATEWAY_MAX_SESSIONS": "1000",
         "GATEWAY_MAX_SESSIONS_PER_KEY": "1000",
         "TWILIO_AUTH_TOKEN": PHONE_TOKEN,
         "LOG_LEVEL": "WARNING",
+        **env,
     }
-    gateway = ServiceProcess("gateway", free_port(), env, state / "logs").start()
+    gateway = ServiceProcess("gateway", free_port(), settings, state / "logs").start()
     try:
         await asyncio.to_thread(gateway.wait_ready, 60)
+        yield gateway, key
+    finally:
+        gateway.stop()
+        infra.stop()
+
+
+async def main() -> None:
+    from bench.phone import phone_capacity
+
+    async with gateway_stack("echo") as (gateway, key):
         url = f"ws://127.0.0.1:{gateway.port}/v1/ws"
         ours = await capacity("Switchboard gateway", api_opener(url, key))
         # The same process holding phone calls (Twilio Media Streams, mu-law 8 kHz).
         await phone_capacity(gateway)
-    finally:
-        gateway.stop()
-        infra.stop()
     theirs = await pipecat_capacity()
     if theirs:
         print(f"  ratio Switchboard / Pipecat: {ours / theirs:.1f}x")

@@ -100,7 +100,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.voice == "embedded":
+        if settings.voice in ("embedded", "noop"):
             # About 3 s and 500 MB once per process; sessions share the loaded models.
             ctx.speech = await asyncio.to_thread(load_speech_models, settings)
             ctx.pool = InferencePool(settings.inference_workers)

@@ -65,8 +65,9 @@ class GatewaySettings(BaseSettings):
     max_frame_bytes: int = Field(262_144, ge=1024)
 
     # "embedded": hear and speak with the bundled models; "off": text replies only (chat);
-    # "echo": benchmarks only, caller audio comes straight back (no models).
-    voice: Literal["embedded", "off", "echo"] = Field(
+    # "echo": benchmarks only, caller audio comes straight back (no models). "noop": benchmarks
+    # only, the whole voice pipeline with no-op models (adapters/noop_models.py; the soak).
+    voice: Literal["embedded", "off", "echo", "noop"] = Field(
         "embedded", validation_alias=AliasChoices("GATEWAY_VOICE")
     )
     # Final transcripts: Whisper base (accurate) or tiny.en (faster); live deltas use tiny.en.
