@@ -33,7 +33,6 @@ from shared.lines import LineConfigError, load_lines, load_tool_specs
 
 REQUESTS_TOPIC = "cc.tool-requests.v1"
 RESULTS_TOPIC = "cc.tool-results.v1"
-CALL_EVENTS_TOPIC = "cc.call-events.v1"
 HTTP_CONNECTIONS = 100  # across every HTTP tool; at the bound requests wait (within deadline)
 
 
@@ -71,16 +70,15 @@ def create_app(settings: ToolsSettings) -> FastAPI:
         settings, crm, CelerySideEffects(celery_client(settings), settings.mail.queue), client
     )
     producer = BufferedProducer(settings.kafka, client_id="tools")
-    topics = {"tool.completed": settings.kafka.topic(RESULTS_TOPIC)}
-    events_topic = settings.kafka.topic(CALL_EVENTS_TOPIC)
+    results_topic = settings.kafka.topic(RESULTS_TOPIC)
 
     async def publish(envelope: Envelope) -> None:
-        topic = topics.get(envelope.type, events_topic)
-        await producer.send_now(topic, key=envelope.call_id.encode(), value=envelope.to_json())
+        key = envelope.call_id.encode()
+        await producer.send_now(results_topic, key=key, value=envelope.to_json())
 
     async def handle(event: ConsumedEvent) -> None:
         replies = await handle_tool_execute(event.envelope, event.payload, executor=executor)
-        # Both acknowledged before the command counts as done (and its offset may commit).
+        # Acknowledged by the broker before the command counts as done (its offset may commit).
         await asyncio.gather(*(publish(r) for r in replies))
 
     longest = max((t.spec.timeout_seconds for t in executor.registry.tools()), default=10.0)

@@ -8,7 +8,7 @@ from opentelemetry import trace
 
 from services.tools.domain.execution import ToolCommand
 from services.tools.executor import ToolExecutor
-from shared.events import ToolCompleted, ToolExecute, ToolResult, new_event
+from shared.events import ToolCompleted, ToolExecute, new_event
 from shared.events.envelope import Envelope, EventPayload
 
 SOURCE = "tools"
@@ -23,9 +23,13 @@ def reply_id(command_event_id: uuid.UUID, kind: str) -> uuid.UUID:
 async def handle_tool_execute(
     envelope: Envelope, payload: EventPayload, *, executor: ToolExecutor
 ) -> list[Envelope]:
-    """Run the command; return its ``tool.completed`` reply and its ``tool.result`` call event.
+    """Run the command; return its ``tool.completed`` reply.
 
-    Anything else on the requests topic is not ours to answer: no events.
+    The call's ``tool.result`` event is the gateway's to publish, once, with what the caller got
+    (an outcome, or the gateway's own timeout when this service never answered). Publishing it
+    here too counted every server tool call twice downstream (analytics' tool errors, the
+    escalation rule's ``tool_failures``). Anything else on the requests topic is not ours to
+    answer: no events.
     """
     if not isinstance(payload, ToolExecute):
         return []
@@ -55,13 +59,11 @@ async def handle_tool_execute(
         attempts=outcome.attempts,
         reply_to=payload.reply_to,
     )
-    result = ToolResult(
-        tool_call_id=payload.tool_call_id, status=outcome.status, duration_ms=outcome.duration_ms
+    reply = new_event(
+        completed,
+        call_id=envelope.call_id,
+        line_id=envelope.line_id,
+        source=SOURCE,
+        event_id=reply_id(envelope.event_id, "tool.completed"),
     )
-    ids = envelope.event_id
-    return [
-        new_event(completed, call_id=envelope.call_id, line_id=envelope.line_id, source=SOURCE,
-                  event_id=reply_id(ids, "tool.completed")),
-        new_event(result, call_id=envelope.call_id, line_id=envelope.line_id, source=SOURCE,
-                  event_id=reply_id(ids, "tool.result")),
-    ]  # fmt: skip
+    return [reply]

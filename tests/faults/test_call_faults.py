@@ -89,6 +89,7 @@ def assert_consistent(found: Ledger) -> None:
     assert found.duplicated == [], found
     assert (found.not_one_start, found.not_one_end) == ([], []), found
     assert found.unpublished == [], found
+    assert found.double_reported == 0, found  # one tool.result per tool call
 
 
 def assert_prompt_hours(records: list[CallerRecord], n: int) -> None:

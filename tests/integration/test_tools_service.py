@@ -89,8 +89,7 @@ async def test_hanging_backend_answers_timeout_within_50ms_of_the_deadline(
     tools: ServiceProcess, producer: BufferedProducer, kafka: KafkaSettings
 ) -> None:
     results = Tail(kafka.bootstrap_servers, kafka.topic("cc.tool-results.v1"))
-    events = Tail(kafka.bootstrap_servers, kafka.topic("cc.call-events.v1"))
-    async with results.running(), events.running():
+    async with results.running():
         await warm_up(producer, kafka, results)
         hung = command(
             "slow_lookup",
@@ -102,12 +101,6 @@ async def test_hanging_backend_answers_timeout_within_50ms_of_the_deadline(
         await send(producer, kafka, hung)
         tc = hung.payload["tool_call_id"]
         await results.wait_for(lambda: any(r.key == b"sess_hang" for r in results.records), 10)
-        await events.wait_for(
-            lambda: any(
-                e.type == "tool.result" and e.call_id == "sess_hang" for e in events.envelopes()
-            ),
-            10,
-        )
     record = next(r for r in results.records if r.key == b"sess_hang")
     reply = next(p for p in results.payloads("tool.completed") if p["tool_call_id"] == tc)
     assert (reply["status"], reply["attempts"]) == ("timeout", 1)

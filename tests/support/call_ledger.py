@@ -16,9 +16,9 @@ topic's beginning to its end) and the rows of analytics' ``call_events`` table f
   duplicate in the call log as long as ``duplicated`` is 0);
 - ``not_one_start`` / ``not_one_end``: calls without exactly one ``call.started`` /
   ``call.ended`` in the call log;
-- ``double_reported``: tool calls whose ``tool.result`` was stored from two sources (the gateway
-  and the tools service both report a server tool's outcome: not a redelivery, but analytics and
-  the escalation rules count each report);
+- ``double_reported``: tool calls with more than one ``tool.result`` stored, from any source
+  (the gateway alone reports a tool call's outcome; analytics and the escalation rules count
+  each report, so a second one would count a failure twice);
 - ``unpublished``: ids the caller saw in a transcript frame (``item_id`` / ``reply_id``) with no
   transcript event on the broker: events a process lost before they reached the broker.
 
@@ -112,7 +112,7 @@ class Ledger:
             "calls_without_one_started": len(self.not_one_start),
             "calls_without_one_ended": len(self.not_one_end),
             "seen_by_caller_never_published": len(self.unpublished),
-            "tool_results_from_two_sources": self.double_reported,
+            "tool_calls_reported_twice": self.double_reported,
             "caller": {
                 "turns": len(answers),
                 "slowest_answer_s": round(max(answers), 3) if answers else None,
@@ -203,10 +203,9 @@ async def ledger(
         if e.type in ("transcript.user", "transcript.agent")
     }
     seen = {i for c in callers or [] for i in c.seen_ids}
-    reporters: dict[str, set[str]] = {}
-    for row in rows:
-        if row["type"] == "tool.result":
-            reporters.setdefault(str(row["payload"]["tool_call_id"]), set()).add(row["source"])
+    reports = Counter(
+        str(row["payload"]["tool_call_id"]) for row in rows if row["type"] == "tool.result"
+    )
     return Ledger(
         fault=fault,
         calls=len(wanted),
@@ -218,7 +217,7 @@ async def ledger(
         not_one_start=sorted(c for c in wanted if per_call["call.started"][c] != 1),
         not_one_end=sorted(c for c in wanted if per_call["call.ended"][c] != 1),
         unpublished=sorted(seen - transcribed),
-        double_reported=sum(len(sources) > 1 for sources in reporters.values()),
+        double_reported=sum(n > 1 for n in reports.values()),
         callers=list(callers or []),
     )
 
