@@ -139,12 +139,18 @@ async def gateway_stack(voice: str, **env: str) -> AsyncIterator[tuple[Any, str]
     from bench.phone import PHONE_TOKEN
     from infra.localstack.infrastructure import free_port, resolve
     from shared.auth import hash_key, new_key
+    from shared.kafka.topics import ensure_topics, load_topic_specs
+    from shared.settings import KafkaSettings
     from tests.support.processes import ServiceProcess
 
     state = STATE
     (state / "logs").mkdir(parents=True, exist_ok=True)
     infra = await asyncio.to_thread(
         resolve, state_dir=state, kafka_port=free_port(), database_name="switchboard_bench"
+    )
+    # Every topic the gateway reads (tool results, call control) exists before it starts.
+    await ensure_topics(
+        KafkaSettings(KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap), load_topic_specs()
     )
     key = new_key("gateway")
     settings = {
