@@ -113,6 +113,17 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             ),
             name="heartbeat",
         )
+        stop_sweeping = asyncio.Event()
+        sweeper = asyncio.create_task(
+            handlers.keep_sweeping(
+                ctx.sessions,
+                ctx.publish,
+                every_s=settings.sweep_s,
+                window_s=settings.resume_window_s,
+                stop=stop_sweeping,
+            ),
+            name="orphan-sweep",
+        )
         # Not awaited: the gateway serves at once (flows answer while the model warms).
         warming = asyncio.create_task(
             ctx.dialogue.warm_up(lines[settings.default_line]), name="warm-model"
@@ -129,6 +140,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             for task in list(ctx.pending_ends):
                 task.cancel()
             warming.cancel()
+            stop_sweeping.set()  # a pass under way publishes what it claimed, then it stops
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(sweeper, handlers.STORE_TIMEOUT_S * 3)
             heartbeat.cancel()
             await control.close()
             await tool_client.close()

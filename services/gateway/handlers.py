@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from services.gateway.domain.actions import Action, Close, Send
@@ -21,7 +23,12 @@ log = logging.getLogger(__name__)
 # Bound on one store round trip. Past it the call goes on without a fresh checkpoint: a resume
 # would then restore slightly older context, which beats stalling a live call on Redis.
 STORE_TIMEOUT_S = 1.0
-RELEASE_GRACE_S = 10
+# A dropped checkpoint outlives its window by this much: long enough for the gateway holding the
+# window, or the orphan sweep of another (every GATEWAY_SWEEP_S) if that one died, to end it.
+RELEASE_GRACE_S = 30
+# Checkpoints the orphan sweep looks at per pass, at most.
+SWEEP_LIMIT = 100
+LOST_REASON = "gateway_lost"
 
 
 async def resume_session(
@@ -114,6 +121,57 @@ async def _dropped_here_until(
         if found is None or found.state != "dropped" or found.gateway_id != gateway_id:
             return False
     return True
+
+
+async def sweep_orphans(
+    store: SessionStore,
+    publish: Callable[[str, str, EventPayload], None],
+    *,
+    window_s: float,
+    limit: int = SWEEP_LIMIT,
+) -> dict[str, int]:
+    """One bounded pass of the orphan sweep: calls of gateways that died (their heartbeat gone)
+    are marked dropped, so their callers get a whole resume window, and those nobody resumed
+    within it are ended here: ``call.ended{reason:"gateway_lost"}``, once (the store's adopt is
+    atomic: another sweeper, a resume and the writer's own release cannot also win).
+
+    Returns how many checkpoints ended in each outcome. A store error ends the pass (logged)."""
+    outcomes: dict[str, int] = {}
+    ttl_s = math.ceil(window_s) + RELEASE_GRACE_S
+    try:
+        due = await asyncio.wait_for(store.due(window_s, limit), STORE_TIMEOUT_S)
+        for session_id in due:
+            outcome, adopted = await asyncio.wait_for(
+                store.adopt(session_id, window_s=window_s, ttl_s=ttl_s), STORE_TIMEOUT_S
+            )
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            if adopted is None:
+                if outcome == "orphaned":
+                    log.info("orphaned call: resumable", extra={"call_id": session_id})
+                continue
+            duration = max(0.0, time.time() - adopted.started_at)
+            ended = CallEnded(reason=LOST_REASON, duration_s=round(duration, 3))
+            log.info("orphaned call not resumed; ending it", extra={"call_id": session_id})
+            publish(session_id, adopted.line_id, ended)
+    except Exception as exc:
+        log.warning("orphan sweep pass failed", extra={"error": type(exc).__name__})
+    return outcomes
+
+
+async def keep_sweeping(
+    store: SessionStore,
+    publish: Callable[[str, str, EventPayload], None],
+    *,
+    every_s: float,
+    window_s: float,
+    stop: asyncio.Event,
+) -> None:
+    """The orphan sweep, every ``every_s`` until ``stop`` is set (a pass under way finishes, so
+    a checkpoint it claimed gets its ``call.ended``)."""
+    while not stop.is_set():
+        await sweep_orphans(store, publish, window_s=window_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
 
 
 def _refusal(code: str, message: str) -> list[Action]:

@@ -43,6 +43,23 @@ class SessionStore(Protocol):
 
     async def delete(self, session_id: str) -> None: ...
 
+    async def due(self, window_s: float, limit: int, now: float | None = None) -> list[str]:
+        """Up to ``limit`` session ids not written or looked at for ``window_s`` (oldest first):
+        what the orphan sweep looks at next."""
+        ...
+
+    async def adopt(
+        self, session_id: str, *, window_s: float, ttl_s: int, now: float | None = None
+    ) -> tuple[str, Checkpoint | None]:
+        """One atomic step of the orphan sweep on one checkpoint whose writer may be dead.
+
+        Writer alive (or this process): ``"alive"`` (looked at again a window later). Writer
+        gone and the call live: marked dropped now, ``"orphaned"`` (any gateway may resume it
+        for a window). Writer gone and dropped for ``window_s``: deleted, ``("ended",
+        checkpoint)``: the caller, and no one else, publishes its ``call.ended``. Else
+        ``"gone"``, ``"moved"`` or ``"waiting"``, and None."""
+        ...
+
 
 class TokenStore(Protocol):
     """Single-use temporary tokens."""

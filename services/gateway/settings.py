@@ -59,6 +59,10 @@ class GatewaySettings(BaseSettings):
     heartbeat_s: float = Field(
         1.0, gt=0, le=60, validation_alias=AliasChoices("GATEWAY_HEARTBEAT_S")
     )
+    # Every this often the gateway sweeps for calls of gateways that died (their heartbeat
+    # lapsed): it marks them dropped (resumable for a window), then ends those nobody resumed
+    # (call.ended{reason:"gateway_lost"}).
+    sweep_s: float = Field(2.0, gt=0, le=60, validation_alias=AliasChoices("GATEWAY_SWEEP_S"))
     # Server messages waiting for a slow client; a client this far behind is closed.
     send_queue_size: int = Field(256, ge=8)
     # Largest text frame accepted (bytes); uvicorn closes on anything above its own 1 MiB cap.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,9 @@ from tests.support.waiting import wait_until
 RESUMED = 3  # calls that resume on the other gateway; one more call does not come back
 # A crashed gateway's calls become resumable once its heartbeat lapses (GATEWAY_HEARTBEAT_S).
 RESUME_WITHIN_S = 15.0
+# The heartbeat lapses (3 s), the sweep (every 2 s) marks the call dropped a window after its
+# last write, and ends it a window later: about 2 windows + 7 s; bounded with room to spare.
+ORPHAN_ENDED_WITHIN_S = 2 * RESUME_WINDOW_S + 25
 
 
 async def resume_on(stack: FaultStack, gateway: int, record: CallerRecord) -> float:
@@ -55,9 +59,13 @@ async def test_gateway_sigkill_mid_calls(fault_stack: FaultStack) -> None:
         if n == 1:
             await killed.wait()
 
+    killed_at = 0.0
+
     async def kill_when_answered() -> None:
+        nonlocal killed_at
         await wait_until(lambda: all(len(r.answer_s) >= 1 for r in records), 30)
         stack.gateways[0].kill()
+        killed_at = asyncio.get_running_loop().time()
         killed.set()
 
     async with asyncio.timeout(60):
@@ -79,17 +87,34 @@ async def test_gateway_sigkill_mid_calls(fault_stack: FaultStack) -> None:
     for record in records[:RESUMED]:
         assert record.resumed and ORDER_ANSWER in record.replies[-1]
     unresumed = records[RESUMED].call_id
-    found = await stack.ledger("gateway-sigkill", records, resume_wait_s=round(max(waits), 2))
+    assert unresumed is not None
+    # Nobody resumes the fourth call: a surviving gateway's orphan sweep marks it dropped once
+    # A's heartbeat lapsed, and ends it when its resume window has passed.
+    ended = await wait_until(lambda: call_ended_rows(stack, unresumed), ORPHAN_ENDED_WITHIN_S, 0.5)
+    ended_after_s = round(asyncio.get_running_loop().time() - killed_at, 2)
+    assert ended, f"no call.ended for the unresumed call {ORPHAN_ENDED_WITHIN_S} s after the kill"
+    assert [row["payload"]["reason"] for row in ended] == ["gateway_lost"], ended
+    assert ended[0]["source"] in {g.env["GATEWAY_ID"] for g in stack.gateways}, ended
+    assert ended[0]["payload"]["duration_s"] > 0
+    found = await stack.ledger(
+        "gateway-sigkill",
+        records,
+        resume_wait_s=round(max(waits), 2),
+        orphan_ended_after_kill_s=ended_after_s,
+        orphan_ended_by=ended[0]["source"],
+    )
     assert found.lost == [], found
     assert found.duplicated == [], found
-    assert found.not_one_start == [], found
+    # Every call, resumed or not, has exactly one call.started and one call.ended.
+    assert (found.not_one_start, found.not_one_end) == ([], []), found
     # Events a caller saw that were still in the killed gateway's producer buffer die with it:
     # measured (``seen_by_caller_never_published``), not asserted.
-    # Every resumed call ends once. The call nobody resumed has no call.ended: the gateway that
-    # would end it after the resume window is the one that died (docs/reliability.md).
-    assert found.not_one_end == [unresumed], found
-    found.notes["unresumed_calls_without_call_ended"] = len(found.not_one_end)
     found.save()
+
+
+async def call_ended_rows(stack: FaultStack, call_id: str) -> list[dict[str, Any]]:
+    rows = await stored_rows(stack.dsn, stack.schema, [call_id])
+    return [r for r in rows if r["type"] == "call.ended"]
 
 
 def slow_client_calls(gateway: ServiceProcess) -> list[str]:

@@ -16,6 +16,9 @@ class FakeSessionStore:
         self.items: dict[str, tuple[Checkpoint, float]] = {}
         self.writers: dict[str, str] = {}  # session id -> instance that wrote it
         self.beats: dict[str, tuple[str, float]] = {}  # gateway id -> (instance, expiry)
+        # The sweep's index: session id -> when last written or looked at (wall clock).
+        self.index: dict[str, float] = {}
+        self.saved_at: dict[str, float] = {}  # session id -> its last write (wall clock)
         self.instance = instance
 
     async def beat(self, gateway_id: str, ttl_s: int) -> None:
@@ -31,6 +34,7 @@ class FakeSessionStore:
         """Another gateway process's store over the same state."""
         other = FakeSessionStore(instance)
         other.items, other.writers, other.beats = self.items, self.writers, self.beats
+        other.index, other.saved_at = self.index, self.saved_at
         return other
 
     def _live(self, session_id: str) -> Checkpoint | None:
@@ -42,6 +46,8 @@ class FakeSessionStore:
 
     async def save(self, checkpoint: Checkpoint, ttl_s: int) -> None:
         self.writers[checkpoint.session_id] = self.instance
+        now = time.time()
+        self.index[checkpoint.session_id] = self.saved_at[checkpoint.session_id] = now
         self.items[checkpoint.session_id] = (
             checkpoint.model_copy(deep=True),
             time.monotonic() + ttl_s,
@@ -64,10 +70,41 @@ class FakeSessionStore:
         if found is None or found.state != "dropped":
             return None
         del self.items[session_id]
+        self.index.pop(session_id, None)
         return found
 
     async def delete(self, session_id: str) -> None:
         self.items.pop(session_id, None)
+        self.index.pop(session_id, None)
+
+    async def due(self, window_s: float, limit: int, now: float | None = None) -> list[str]:
+        now = time.time() if now is None else now
+        ordered = sorted(self.index.items(), key=lambda item: item[1])
+        return [sid for sid, seen in ordered if seen <= now - window_s][:limit]
+
+    async def adopt(
+        self, session_id: str, *, window_s: float, ttl_s: int, now: float | None = None
+    ) -> tuple[str, Checkpoint | None]:
+        now = time.time() if now is None else now
+        found = self._live(session_id)
+        if found is None:
+            self.index.pop(session_id, None)
+            return "gone", None
+        if not self._orphaned(found):
+            self.index[session_id] = now
+            return "alive", None
+        if found.state == "live":
+            self.items[session_id] = (
+                found.model_copy(update={"state": "dropped"}),
+                time.monotonic() + ttl_s,
+            )
+            self.index[session_id] = self.saved_at[session_id] = now
+            return "orphaned", None
+        if now - self.saved_at.get(session_id, 0.0) < window_s:
+            return "waiting", None
+        del self.items[session_id]
+        self.index.pop(session_id, None)
+        return "ended", found.model_copy(deep=True)
 
 
 class FakeTokenStore:
