@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.config import STARTUP_FAILURE
 
+from shared.http.ws_abort import AbortableWebSockets
 from shared.settings import HttpSettings, TelemetrySettings
 from shared.telemetry.logs import setup_logging
 from shared.telemetry.tracing import setup_tracing
@@ -81,6 +82,7 @@ def serve(
         log_config=None,  # keep our JSON handler and PII filter
         access_log=False,  # URLs can carry call ids and tokens: no access log
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        ws=AbortableWebSockets,  # a client that stops reading can be dropped (ws_abort.py)
         ws_max_size=1_048_576,  # bytes per WebSocket message; larger frames close the socket
     )
     server = DrainingServer(config, drain=getattr(app.state, "drain", None))

@@ -65,6 +65,11 @@ class GatewaySettings(BaseSettings):
     sweep_s: float = Field(2.0, gt=0, le=60, validation_alias=AliasChoices("GATEWAY_SWEEP_S"))
     # Server messages waiting for a slow client; a client this far behind is closed.
     send_queue_size: int = Field(256, ge=8)
+    # A frame (or the close) the client has not taken within this long: it is too slow, and its
+    # connection is dropped (docs/reliability.md, "A client that stops reading").
+    send_timeout_s: float = Field(
+        5.0, gt=0, le=60, validation_alias=AliasChoices("GATEWAY_SEND_TIMEOUT_S")
+    )
     # Largest text frame accepted (bytes); uvicorn closes on anything above its own 1 MiB cap.
     max_frame_bytes: int = Field(262_144, ge=1024)
 

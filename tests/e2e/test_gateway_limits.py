@@ -10,8 +10,10 @@ from collections.abc import Iterator
 import pytest
 import websockets
 
+from tests.support.metrics import scrape, total
 from tests.support.processes import ServiceProcess, module_gateway
 from tests.support.slow_client import flood_without_reading
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +27,10 @@ def gateway(tmp_path_factory, infra, keys) -> Iterator[ServiceProcess]:  # type:
         GATEWAY_MAX_SESSIONS_PER_KEY="2",
         GATEWAY_IDLE_TIMEOUT_S="2",
     )
+
+
+# Each mid-call session.update is answered with the whole config (19 KB).
+UPDATE = {"type": "session.update", "session": {"system_prompt": "p" * 19_000}}
 
 
 def url(gateway: ServiceProcess) -> str:
@@ -93,7 +99,8 @@ async def test_bad_audio_and_audio_faster_than_real_time(gateway, keys) -> None:
 
 async def test_a_client_that_stops_reading_is_closed(gateway, keys) -> None:
     # A raw WebSocket upgrade, then flood requests and never read a reply: the outbox fills.
-    closed, _ = await flood_without_reading(gateway.port, keys.gateway)
+    # (Mid-call session.updates: questions would let the line's flow end the call first.)
+    closed, _ = await flood_without_reading(gateway.port, keys.gateway, message=UPDATE)
     assert closed, "the server kept buffering for a client that never reads"
     log = gateway.log_text()
     assert "closing a client that does not read" in log
@@ -128,3 +135,33 @@ async def test_a_resume_while_redis_is_away_is_an_internal_error(infra, keys, lo
             await ready(ws)
     finally:
         gateway.stop()
+
+
+@pytest.mark.parametrize("receive_buffer", [4096, 65536])
+async def test_a_client_with_a_small_receive_buffer_that_stops_reading_is_dropped(
+    gateway, keys, receive_buffer
+) -> None:
+    # Replies back up within a few KB: the gateway's sends wait on the client long before its
+    # outbox is full. The send bound (GATEWAY_SEND_TIMEOUT_S, 5 s) drops it anyway.
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    flood = asyncio.create_task(
+        flood_without_reading(
+            gateway.port,
+            keys.gateway,
+            message=UPDATE,
+            receive_buffer=receive_buffer,
+            stall_s=30,
+        )
+    )
+    # Meanwhile another session on the same gateway is served.
+    async with websockets.connect(url(gateway), additional_headers=auth(keys.admin)) as ws:
+        await ready(ws)
+        await ws.send(json.dumps({"type": "input.text", "text": "hello"}))
+        while json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] != "transcript.user":
+            continue
+    closed, sent = await flood
+    took = loop.time() - started
+    assert closed, f"not closed after {took:.1f} s ({sent} frames)\n{gateway.log_tail(8)}"
+    assert took < 15, took
+    assert await wait_until(lambda: total(scrape(gateway), "switchboard_active_sessions") == 0, 10)

@@ -3,8 +3,9 @@
 ``CallConnection`` carries out what the session core asks (frames, events, speech, replies,
 closing) for one socket. Frames are the Voice Agent API's; a ``Wire`` turns each into what the
 socket speaks (the same frame for ``/v1/ws``, Twilio's ``media``/``mark``/``clear`` for phone
-calls). One writer task drains a bounded outbox: a client too slow to read fills it and is
-closed, never allowed to grow the server's memory. ``hold_call`` runs a connection from admission
+calls). One writer task drains a bounded outbox: a client too slow to read (it fills the outbox,
+or a frame waits ``send_timeout_s`` to be taken) is dropped at once, never allowed to grow the
+server's memory or hold the call. ``hold_call`` runs a connection from admission
 to close: counters, the writer, and what happens to the call when the socket goes.
 """
 
@@ -42,6 +43,7 @@ from services.gateway.entrypoints.replies import Replier, ReplyOutput, TextOutpu
 from services.gateway.entrypoints.turn_trace import TurnTrace
 from services.gateway.entrypoints.voice import Playout, VoiceChannel
 from shared.events import CallEnded, TranscriptUser, TurnMetrics
+from shared.http.ws_abort import abort
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +67,6 @@ class ApiWire:
 
     def outbound(self, frame: dict[str, Any]) -> list[dict[str, Any]]:
         return [frame]
-
-
-class SlowClientError(Exception):
-    """The caller does not read: its outbox is full."""
 
 
 class CallConnection:
@@ -97,6 +95,8 @@ class CallConnection:
             maxsize=ctx.settings.send_queue_size
         )
         self.closing: Close | None = None
+        # Set when the caller does not take its frames: the connection is dropped.
+        self.too_slow = asyncio.Event()
         self.saved_changes = 0
         # Once saved as dropped, the checkpoint is another gateway's to claim: never written again.
         self.dropped_saved = False
@@ -119,14 +119,25 @@ class CallConnection:
             turn_trace=self.turn_trace,
         )
 
+    @property
+    def reading(self) -> bool:
+        """The read loop goes on: the call is not closing and the caller keeps up."""
+        return self.closing is None and not self.too_slow.is_set()
+
     async def writer(self) -> None:
+        """Drain the outbox; a frame (or the close) not taken within the bound: too slow."""
+        bound = self.ctx.settings.send_timeout_s
         while True:
             item = await self.outbox.get()
-            if isinstance(item, Close):
-                await self.ws.close(item.code, item.reason)
+            try:
+                if isinstance(item, Close):
+                    await asyncio.wait_for(self.ws.close(item.code, item.reason), bound)
+                    return
+                for frame in self.wire.outbound(item):
+                    await asyncio.wait_for(self.ws.send_text(json.dumps(frame)), bound)
+            except TimeoutError:
+                self.too_slow.set()
                 return
-            for frame in self.wire.outbound(item):
-                await self.ws.send_text(json.dumps(frame))
 
     def perform(self, actions: Sequence[Action]) -> None:
         if self.voice is None and self.session.voice and self.session.state == "ready":
@@ -225,8 +236,7 @@ class CallConnection:
             self.handing_over = False
             return False
         if self.closing is None:
-            with contextlib.suppress(SlowClientError):
-                self.perform([Send(frame), Close(HANDOVER_CLOSE, DRAINING)])
+            self.perform([Send(frame), Close(HANDOVER_CLOSE, DRAINING)])
         return True
 
     def checkpoint_soon(self) -> None:
@@ -283,10 +293,12 @@ class CallConnection:
             return saved
 
     def _enqueue(self, item: dict[str, Any] | Close) -> None:
+        """Queue a frame for the caller. A full outbox marks the caller too slow and drops the
+        frame, never the actions after it: every event of the call is still published."""
         try:
             self.outbox.put_nowait(item)
         except asyncio.QueueFull:
-            raise SlowClientError from None
+            self.too_slow.set()
 
 
 async def hold_call(
@@ -301,17 +313,29 @@ async def hold_call(
     ctx.per_owner[owner] = ctx.per_owner.get(owner, 0) + 1
     ACTIVE_SESSIONS.inc()
     writer = asyncio.create_task(conn.writer(), name=f"ws-writer:{session.session_id}")
+    # The read loop runs in this task (its context carries the call id); a caller found too
+    # slow by the writer or the outbox ends it wherever it waits.
+    me = asyncio.current_task()
+    assert me is not None
+    cut_off = asyncio.create_task(_cut_off_when_too_slow(conn, me))
     reason = "client_disconnected"
     try:
         reason = await read_loop(conn)
-    except SlowClientError:
+    except asyncio.CancelledError:
+        if not conn.too_slow.is_set() or not cut_off.done() or cut_off.cancelled():
+            raise  # not ours: the server is shutting down
         reason = "client_too_slow"
-        log.warning(
-            "closing a client that does not read", extra={"call_id": conn.session.session_id}
-        )
     except WebSocketDisconnect:
         reason = "client_disconnected"
     finally:
+        cut_off.cancel()
+        if cut_off.done() and not cut_off.cancelled() and me.cancelling():
+            me.uncancel()  # ours, delivered (or swallowed by a wait_for that had its frame)
+        if conn.too_slow.is_set():
+            reason = "client_too_slow"
+            log.warning(
+                "closing a client that does not read", extra={"call_id": conn.session.session_id}
+            )
         ctx.active -= 1
         ctx.per_owner[owner] -= 1
         if not ctx.per_owner[owner]:
@@ -332,6 +356,13 @@ async def hold_call(
             ctx.held.discard(conn.settled)
 
 
+async def _cut_off_when_too_slow(conn: CallConnection, reader: asyncio.Task[Any]) -> None:
+    """Wake the read loop of a caller found too slow, wherever it waits. (A ``wait_for`` whose
+    frame arrived at the same time may swallow this: the loop then sees ``conn.reading``.)"""
+    await conn.too_slow.wait()
+    reader.cancel("client too slow")
+
+
 async def _after_close(conn: CallConnection, reason: str) -> None:
     session, ctx = conn.session, conn.ctx
     await conn.stop_saving()
@@ -347,8 +378,7 @@ async def _after_close(conn: CallConnection, reason: str) -> None:
         task.add_done_callback(ctx.pending_ends.discard)
         return
     ended = [a for a in session.on_disconnect(time.time(), reason) if isinstance(a, Publish)]
-    with contextlib.suppress(SlowClientError):
-        conn.perform(ended)
+    conn.perform(ended)
     with contextlib.suppress(Exception):
         await asyncio.wait_for(ctx.sessions.delete(session.session_id), handlers.STORE_TIMEOUT_S)
 
@@ -373,15 +403,22 @@ async def _end_unless_resumed(ctx: GatewayContext, session: VoiceSession) -> Non
 
 
 async def _finish_writer(conn: CallConnection, writer: asyncio.Task[None], *, slow: bool) -> None:
-    if slow:
-        writer.cancel()
-    else:
+    """Flush the last frames (bounded) and close; a client too slow to take them is dropped."""
+    if not slow:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.shield(writer), CLOSE_FLUSH_S)
-        writer.cancel()
+    writer.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await writer
+    slow = slow or conn.too_slow.is_set()
+    if slow and abort(conn.ws.scope):
+        return  # no close frame: it would wait behind what the client does not read
     if conn.ws.client_state != WebSocketState.DISCONNECTED:
         code = 1008 if slow else 1000
-        with contextlib.suppress(Exception):
-            await conn.ws.close(code, "client too slow" if slow else "closing")
+        try:
+            close = conn.ws.close(code, "client too slow" if slow else "closing")
+            await asyncio.wait_for(close, conn.ctx.settings.send_timeout_s)
+        except TimeoutError:
+            abort(conn.ws.scope)  # the close frame itself is not taken
+        except Exception:
+            log.debug("close failed", exc_info=True)

@@ -28,7 +28,7 @@ from services.gateway.domain.drain import (
     DrainReport,
     handover_frame,
 )
-from services.gateway.entrypoints.connection import CallConnection, SlowClientError
+from services.gateway.entrypoints.connection import CallConnection
 from services.gateway.entrypoints.context import GatewayContext
 from shared.events import Hangup
 
@@ -109,7 +109,4 @@ async def _end_call(conn: CallConnection) -> None:
 
 def _hang_up_now(conn: CallConnection) -> None:
     if conn.session.state == "ready":
-        try:
-            conn.perform(conn.session.hang_up(time.time(), SHUTDOWN_REASON))
-        except SlowClientError:
-            pass  # call.ended is out; the socket closes with the connection
+        conn.perform(conn.session.hang_up(time.time(), SHUTDOWN_REASON))

@@ -188,7 +188,7 @@ async def _read_loop(conn: CallConnection, playout: MarkPlayout) -> str:
     session = conn.session
     conn.perform(session.answer(time.time()))
     bad_in_a_row = 0
-    while conn.closing is None:
+    while conn.reading:
         now = time.time()
         end_deadline = session.started_at + session.max_session_s
         if now >= end_deadline:
@@ -217,6 +217,8 @@ async def _read_loop(conn: CallConnection, playout: MarkPlayout) -> str:
             reason = "transferred" if conn.control.transferred else "caller_hung_up"
             return _end(conn, reason, Close(1000, "stopped"))
         _dispatch(conn, playout, event)
+    if conn.closing is None:
+        return "client_too_slow"
     return "hung_up" if conn.closing.code == 1000 else conn.closing.reason
 
 

@@ -92,7 +92,7 @@ async def serve_voice_socket(websocket: WebSocket, ctx: GatewayContext) -> None:
 async def _read_loop(conn: CallConnection) -> str:
     settings = conn.ctx.settings
     ready_deadline = conn.session.started_at + settings.ready_timeout_s
-    while conn.closing is None:
+    while conn.reading:
         session = conn.session
         end_deadline = session.started_at + session.max_session_s
         now = time.time()
@@ -130,6 +130,8 @@ async def _read_loop(conn: CallConnection) -> str:
             await conn.replier.settle(END_GRACE_S)
         conn.perform(session.on_frame(raw, time.time()))
         conn.checkpoint_soon()
+    if conn.closing is None:
+        return "client_too_slow"
     return "client_ended" if conn.closing.code == 1000 else conn.closing.reason
 
 
