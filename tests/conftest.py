@@ -20,6 +20,7 @@ from infra.localstack.infrastructure import Infrastructure, free_port, resolve
 from shared.auth import hash_key, new_key
 from shared.kafka.topics import ensure_topics, load_topic_specs
 from shared.settings import KafkaSettings, PostgresSettings
+from tests.support.processes import QUICK_STOP
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_STATE = REPO / ".switchboard" / "test"
@@ -141,4 +142,5 @@ def service_env(
         "LOG_FORMAT": "json",
         # Backbone tests talk text; the voice tests turn the speech pipeline on themselves.
         "GATEWAY_VOICE": "off",
+        **QUICK_STOP,
     }

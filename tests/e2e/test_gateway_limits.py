@@ -108,7 +108,7 @@ async def test_a_client_that_stops_reading_is_closed(gateway, keys) -> None:
 
 async def test_a_resume_while_redis_is_away_is_an_internal_error(infra, keys, log_dir) -> None:
     from infra.localstack.infrastructure import free_port
-    from tests.support.processes import http_status
+    from tests.support.processes import QUICK_STOP, http_status
 
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
@@ -116,6 +116,7 @@ async def test_a_resume_while_redis_is_away_is_an_internal_error(infra, keys, lo
         "REDIS_TIMEOUT_S": "0.3",
         "AUTH_KEY_HASHES": keys.hashes,
         "GATEWAY_VOICE": "off",
+        **QUICK_STOP,
     }
     gateway = ServiceProcess("gateway", free_port(), env, log_dir).start()
     try:

@@ -27,7 +27,7 @@ from tests.conftest import REPO, Keys
 from tests.e2e.test_handoff import DESK_KEY, Desk
 from tests.support.calls import rms, tone
 from tests.support.fake_twilio_api import UNAUTHORIZED, FakeTwilioApi
-from tests.support.processes import ServiceProcess, running
+from tests.support.processes import QUICK_STOP, ServiceProcess, running
 from tests.support.tools import Tail
 from tests.support.twilio_line import (
     ACCOUNT,
@@ -96,6 +96,7 @@ def stack(
         "LOG_FORMAT": "json",
         "LINES_DIR": str(root / "lines"),
         "GATEWAY_VOICE": "echo",
+        **QUICK_STOP,
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_API_URL": twilio_api.base_url,
         "TWILIO_TRANSFER_TIMEOUT_S": "2",

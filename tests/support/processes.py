@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import IO, Any
 
 REPO = Path(__file__).resolve().parents[2]
+# A gateway drains on SIGTERM and settles its dropped calls before it exits (up to the drain
+# timeout + the resume window: about a minute with the defaults). Tests stop gateways often;
+# these keep a stop to seconds. Tests of the drain or of resume windows set their own values.
+QUICK_STOP = {"GATEWAY_DRAIN_TIMEOUT_S": "2", "GATEWAY_RESUME_WINDOW_S": "5"}
 # Every process a test started, so the session can make sure none outlives the run.
 STARTED: list[ServiceProcess] = []
 
@@ -55,6 +59,7 @@ def module_gateway(tmp_path_factory, infra, keys, **settings: str):  # type: ign
         "REDIS_URL": infra.redis_url,
         "REDIS_KEY_PREFIX": f"m{tag}:",
         "AUTH_KEY_HASHES": keys.hashes,
+        **QUICK_STOP,
         **settings,
     }
     from infra.localstack.infrastructure import free_port
