@@ -95,7 +95,7 @@ format: $(STAMP)
 
 ## test: lint, then unit, contract, integration and e2e tests against real infrastructure
 test: $(STAMP) $(UPLOT) system-deps lint
-	$(PY) -m pytest -p no:cacheprovider -ra
+	$(PY) -m pytest -p no:cacheprovider -ra --durations=30
 
 ## test-fast: unit and contract tests only (no infrastructure)
 test-fast: $(STAMP)
