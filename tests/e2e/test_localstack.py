@@ -21,7 +21,7 @@ import websockets
 
 from infra.localstack.infrastructure import free_port, port_open
 from tests.conftest import drop_schema
-from tests.support.processes import REPO, http_status
+from tests.support.processes import QUICK_STOP, REPO, http_status
 from tests.support.waiting import wait_until
 
 
@@ -65,6 +65,7 @@ async def test_make_up_twice_then_a_call_then_make_down(
         # The CRM seeded on first start goes to a schema of this test's own (dropped below).
         TOOLS_DB_SCHEMA=f"{db_schema}_crm",
         TOOLS_CONSUMER_GROUP=f"tools-{unique}",
+        **QUICK_STOP,  # make down waits for the gateway's drain: seconds, not a minute
     )
     started = time.monotonic()
     first = launcher("up", env, timeout=200)
