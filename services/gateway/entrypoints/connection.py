@@ -129,12 +129,16 @@ class CallConnection:
         bound = self.ctx.settings.send_timeout_s
         while True:
             item = await self.outbox.get()
+            # asyncio.timeout, not wait_for: this runs for every audio frame, and wait_for
+            # (Python 3.11) wraps each send in a task of its own.
             try:
                 if isinstance(item, Close):
-                    await asyncio.wait_for(self.ws.close(item.code, item.reason), bound)
+                    async with asyncio.timeout(bound):
+                        await self.ws.close(item.code, item.reason)
                     return
                 for frame in self.wire.outbound(item):
-                    await asyncio.wait_for(self.ws.send_text(json.dumps(frame)), bound)
+                    async with asyncio.timeout(bound):
+                        await self.ws.send_text(json.dumps(frame))
             except TimeoutError:
                 self.too_slow.set()
                 return
